@@ -1,0 +1,64 @@
+"""llm-stream-conformance: the conformance suite for LLM streaming adapters.
+
+The public surface is what ``__all__`` lists, plus the ``conformance.framing``
+package.  Everything else is private.  No I/O happens at import.
+"""
+
+from __future__ import annotations
+
+from conformance.errors import (
+    ChecksumError,
+    ConformanceError,
+    EventError,
+    FramingError,
+    StreamError,
+    TruncatedStream,
+    UsageError,
+)
+from conformance.events import (
+    CANONICAL_VERSION,
+    Abort,
+    AbortReason,
+    BlockDelta,
+    BlockEnd,
+    BlockStart,
+    Error,
+    ErrorCategory,
+    ErrorPhase,
+    Event,
+    Finish,
+    FinishReason,
+    ResponseStart,
+    Unknown,
+    Usage,
+    UsageCounts,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CANONICAL_VERSION",
+    "Abort",
+    "AbortReason",
+    "BlockDelta",
+    "BlockEnd",
+    "BlockStart",
+    "ChecksumError",
+    "ConformanceError",
+    "Error",
+    "ErrorCategory",
+    "ErrorPhase",
+    "Event",
+    "EventError",
+    "Finish",
+    "FinishReason",
+    "FramingError",
+    "ResponseStart",
+    "StreamError",
+    "TruncatedStream",
+    "Unknown",
+    "Usage",
+    "UsageCounts",
+    "UsageError",
+    "__version__",
+]
