@@ -6,6 +6,8 @@ package.  Everything else is private.  No I/O happens at import.
 
 from __future__ import annotations
 
+from conformance.chunking import Chunking, parse_chunking
+from conformance.compare import Comparison, Divergence, Verdict, compare
 from conformance.errors import (
     ChecksumError,
     ConformanceError,
@@ -33,11 +35,14 @@ from conformance.events import (
     Usage,
     UsageCounts,
 )
+from conformance.fold import fold
+from conformance.grammar import RULES, Level, Rule, Violation, check
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CANONICAL_VERSION",
+    "RULES",
     "Abort",
     "AbortReason",
     "BlockDelta",
@@ -60,5 +65,16 @@ __all__ = [
     "Usage",
     "UsageCounts",
     "UsageError",
+    "Chunking",
+    "Comparison",
+    "Divergence",
+    "Level",
+    "Rule",
+    "Verdict",
+    "Violation",
+    "check",
+    "compare",
+    "fold",
+    "parse_chunking",
     "__version__",
 ]

@@ -67,6 +67,7 @@ from conformance.events import (
     Unknown,
     Usage,
     dumps,
+    json_equal,
     to_json,
 )
 from conformance.fold import Folded, FoldedBlock, block_labels, fold_parts
@@ -164,34 +165,6 @@ def _parse(text: str) -> object:
         return _UNPARSEABLE
 
 
-def _scalar_equal(x: object, y: object) -> bool:
-    if isinstance(x, bool) or isinstance(y, bool):
-        return isinstance(x, bool) and isinstance(y, bool) and x == y
-    if isinstance(x, int | float) and isinstance(y, int | float):
-        return x == y
-    if isinstance(x, str) and isinstance(y, str):
-        return x == y
-    return x is None and y is None
-
-
-def _json_equal(a: object, b: object) -> bool:
-    """Equality of parsed JSON: numbers by value, booleans apart from numbers."""
-    pending = [(a, b)]
-    while pending:
-        x, y = pending.pop()
-        if isinstance(x, list) and isinstance(y, list):
-            if len(x) != len(y):
-                return False
-            pending.extend(zip(x, y, strict=True))
-        elif isinstance(x, dict) and isinstance(y, dict):
-            if x.keys() != y.keys():
-                return False
-            pending.extend((x[k], y[k]) for k in x)
-        elif not _scalar_equal(x, y):
-            return False
-    return True
-
-
 def _relaxed_arguments(want: FoldedBlock, got: FoldedBlock) -> tuple[BlockDelta | None, BlockEnd | None]:
     """``got``'s delta and end, re-serialised like ``want``'s where they parse the same."""
     delta, end = got.delta, got.end
@@ -204,16 +177,16 @@ def _relaxed_arguments(want: FoldedBlock, got: FoldedBlock) -> tuple[BlockDelta 
         or got.start.kind != want.start.kind
         or end is None
         or end.arguments is None
-        or not _json_equal(end.arguments, want.end.arguments)
+        or not json_equal(end.arguments, want.end.arguments)
     ):
         return delta, end
     target = want.end.arguments
     raw = end.arguments_raw
-    if raw is not None and want.end.arguments_raw is not None and _json_equal(_parse(raw), target):
+    if raw is not None and want.end.arguments_raw is not None and json_equal(_parse(raw), target):
         raw = want.end.arguments_raw
     end = dataclasses.replace(end, arguments=target, arguments_raw=raw)
     text = delta.text if delta is not None else ""
-    if _json_equal(_parse(text or "{}"), target):  # an empty concatenation means "{}"
+    if json_equal(_parse(text or "{}"), target):  # an empty concatenation means "{}"
         delta = want.delta
     return delta, end
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, NoReturn, TypeAlias
 
 from conformance.errors import EventError
 
@@ -39,14 +39,18 @@ __all__ = [
     "Event",
     "Finish",
     "FinishReason",
+    "JSONObject",
     "JSONValue",
+    "RETRYABLE_BY_CATEGORY",
     "ResponseStart",
     "Unknown",
     "Usage",
     "UsageCounts",
     "dumps",
     "from_json",
+    "json_equal",
     "loads",
+    "parse_arguments",
     "to_json",
 ]
 
@@ -269,6 +273,78 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 #: The event types that end a sequence.
 TERMINAL_TYPES = frozenset({Finish.TYPE, Error.TYPE, Abort.TYPE})
+
+_C = ErrorCategory
+#: Whether a retry makes sense, per error category; ``protocol``, ``decode`` and
+#: ``unknown`` are absent because either answer can be right for them.
+RETRYABLE_BY_CATEGORY: dict[ErrorCategory, bool] = {
+    **dict.fromkeys((_C.RATE_LIMIT, _C.OVERLOADED, _C.SERVER, _C.TIMEOUT), True),
+    **dict.fromkeys((_C.INVALID_REQUEST, _C.AUTH, _C.PERMISSION, _C.NOT_FOUND), False),
+    **dict.fromkeys((_C.CONTEXT_LENGTH, _C.CONTENT_FILTER), False),
+}
+
+#: What :func:`parse_arguments` says of JSON nested deeper than Python can parse.
+TOO_DEEP = "nested too deeply to parse"
+
+_JSON_TYPE_NAMES: dict[type, str] = {
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    type(None): "null",
+}
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_arguments(raw: str) -> JSONObject | str:
+    """Parse tool-call arguments as strict JSON (RFC 8259: no NaN or Infinity).
+
+    Returns the JSON object, or a string saying why ``raw`` is not one (invalid JSON,
+    another JSON type, or :data:`TOO_DEEP`).
+    """
+    try:
+        value = json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        return TOO_DEEP
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    if not isinstance(value, dict):
+        return f"a JSON {_JSON_TYPE_NAMES.get(type(value), 'value')}, not an object"
+    return value
+
+
+def _scalar_equal(x: object, y: object) -> bool:
+    if isinstance(x, bool) or isinstance(y, bool):
+        return isinstance(x, bool) and isinstance(y, bool) and x == y
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return x == y
+    if isinstance(x, str) and isinstance(y, str):
+        return x == y
+    return x is None and y is None
+
+
+def json_equal(a: object, b: object) -> bool:
+    """Equality of parsed JSON values: numbers by value (1 == 1.0), booleans apart from
+    numbers, objects regardless of key order.  Iterative, so any depth is fine."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y):
+                return False
+            pending.extend(zip(x, y, strict=True))
+        elif isinstance(x, dict) and isinstance(y, dict):
+            if x.keys() != y.keys():
+                return False
+            pending.extend((x[k], y[k]) for k in x)
+        elif not _scalar_equal(x, y):
+            return False
+    return True
+
 
 _COUNT_FIELDS = ("input_tokens", "output_tokens", "cache_read", "cache_write", "reasoning_tokens")
 

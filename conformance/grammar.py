@@ -33,13 +33,14 @@ from typing import Any, Final, NoReturn
 
 from conformance.events import (
     EVENT_TYPES,
+    RETRYABLE_BY_CATEGORY,
     TERMINAL_TYPES,
+    TOO_DEEP,
     Abort,
     BlockDelta,
     BlockEnd,
     BlockStart,
     Error,
-    ErrorCategory,
     ErrorPhase,
     Event,
     Finish,
@@ -47,6 +48,8 @@ from conformance.events import (
     ResponseStart,
     Unknown,
     Usage,
+    json_equal,
+    parse_arguments,
 )
 
 __all__ = ["RULES", "Level", "Rule", "Violation", "check"]
@@ -187,51 +190,6 @@ def _show(value: object, limit: int = 60) -> str:
 
 def _no_constants(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
-
-
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    """The parse of ``arguments_raw``: ``ok`` None means too deep to judge."""
-
-    ok: bool | None
-    value: object = None
-    why: str = ""
-
-
-_JSON_NAMES: Final[dict[type, str]] = {
-    list: "array",
-    str: "string",
-    bool: "boolean",
-    int: "number",
-    float: "number",
-    type(None): "null",
-}
-
-
-def _parse_object(raw: str) -> _Parsed:
-    """Parse as strict JSON (RFC 8259: no NaN/Infinity) and require an object."""
-    try:
-        value = json.loads(raw, parse_constant=_no_constants)
-    except RecursionError:
-        return _Parsed(None)
-    except ValueError as exc:
-        return _Parsed(False, why=f"invalid JSON: {exc}")
-    if not isinstance(value, dict):
-        return _Parsed(False, why=f"a JSON {_JSON_NAMES.get(type(value), 'value')}, not an object")
-    return _Parsed(True, value)
-
-
-def _same_json(a: object, b: object) -> bool:
-    """JSON equality: booleans are not numbers, 1 equals 1.0, objects ignore key order."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 # -- the walk state -----------------------------------------------------------------
@@ -433,21 +391,17 @@ def _arguments_parsed(walk: _Walk, index: int, event: BlockEnd) -> Iterator[Viol
         return
     if raw is None:
         return  # already a tool.arguments-conserved violation; nothing to compare against
-    parsed = _parse_object(raw)
-    if parsed.ok is None:
+    parsed = parse_arguments(raw)
+    if parsed == TOO_DEEP:
         return  # nested too deeply to judge here
-    if args is not None and not parsed.ok:
-        msg = f"block {key} carries arguments but arguments_raw {_show(raw)} is {parsed.why}"
+    if args is not None and isinstance(parsed, str):
+        msg = f"block {key} carries arguments but arguments_raw {_show(raw)} is {parsed}"
         yield _violation(rule, index, msg)
     elif args is not None:
-        try:
-            same = _same_json(args, parsed.value)
-        except RecursionError:
-            same = True  # too deep to judge here
-        if not same:
+        if not json_equal(args, parsed):
             msg = f"block {key}: arguments {_show(args)} is not the parse of arguments_raw {_show(raw)}"
             yield _violation(rule, index, msg)
-    elif parsed.ok:
+    elif not isinstance(parsed, str):
         msg = f"block {key} reports arguments_error {_show(error)} but arguments_raw {_show(raw)} parses"
         yield _violation(rule, index, msg)
 
@@ -509,17 +463,8 @@ def _error_phase(walk: _Walk, index: int, event: Error) -> Iterator[Violation]:
         yield _violation("error.phase", index, msg)
 
 
-_C = ErrorCategory
-#: The retryable value each category requires; protocol, decode and unknown accept either.
-_RETRYABLE: Final[dict[str, bool]] = {
-    **dict.fromkeys((_C.RATE_LIMIT, _C.OVERLOADED, _C.SERVER, _C.TIMEOUT), True),
-    **dict.fromkeys((_C.INVALID_REQUEST, _C.AUTH, _C.PERMISSION, _C.NOT_FOUND), False),
-    **dict.fromkeys((_C.CONTEXT_LENGTH, _C.CONTENT_FILTER), False),
-}
-
-
 def _error_retryable(walk: _Walk, index: int, event: Error) -> Iterator[Violation]:
-    expected = _RETRYABLE.get(event.category)
+    expected = RETRYABLE_BY_CATEGORY.get(event.category)
     if expected is not None and event.retryable != expected:
         word, got = ("retryable" if expected else "not retryable"), str(event.retryable).lower()
         msg = f"error category {str(event.category)!r} is {word}, but retryable is {got}"

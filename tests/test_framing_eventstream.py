@@ -181,6 +181,16 @@ def test_header_wire_bytes_match_the_format() -> None:
     assert decode(frame)[0].headers == tuple(headers)
 
 
+def test_headers_differing_in_one_byte_are_not_confused() -> None:
+    """Header blocks (and headers) that differ only in their last byte decode apart."""
+    frames = [
+        (hdr(":event-type", HeaderType.STRING, "a"), hdr("n", HeaderType.INTEGER, n % 3)) for n in range(7)
+    ]
+    frames += [(hdr(":event-type", HeaderType.STRING, "b"), hdr("n", HeaderType.INTEGER, 0))]
+    expected = [EventStreamMessage(headers=f, payload=b"") for f in frames]
+    assert decode(b"".join(encode_message(f, b"") for f in frames)) == expected
+
+
 def test_duplicate_header_names_are_kept_in_order() -> None:
     headers = [hdr("x", HeaderType.INTEGER, 1), hdr("x", HeaderType.INTEGER, 2)]
     (message,) = decode(encode_message(headers, b""))
@@ -332,8 +342,8 @@ def test_headers_and_payload_over_the_limits() -> None:
         (b"\x01a\x06\xff\xff", "value runs past"),
         (b"\x01a\x04\x00\x00\x01", "INTEGER value runs past"),
         (b"\x01a\x08" + bytes(7), "TIMESTAMP value runs past"),
-        (b"\x01a\x09" + bytes(15), "UUID runs past"),
-        (b"\x02\xc3\x28\x00", "name is not valid UTF-8"),
+        (b"\x01a\x09" + bytes(15), "UUID value runs past"),
+        (b"\x02\xc3\x28\x00", "header at frame byte 12: name is not valid UTF-8"),
         (b"\x01a\x07\x00\x02\xed\xa0", "string value is not valid UTF-8"),
         (b"\x01a\x00\x01", "name runs past"),  # a second header cut short
     ],

@@ -21,7 +21,9 @@ per ``feed``, not once per frame: a whole body fed as one chunk decodes in linea
 A chunk arriving on an empty buffer is walked in place.  The prelude CRC is checked as
 soon as the 12 prelude bytes are present, so garbage fails before any body is awaited.
 Header blocks repeat from frame to frame (Bedrock sends the same three headers on every
-event), so parsed header tuples are cached by their raw bytes; the values are immutable.
+event), so parsed header tuples are cached by their raw bytes, and so is each header, for
+blocks that differ in one header only (all values are immutable, so sharing is safe).
+Both caches are small and bounded: they are emptied when full.
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ _PRELUDE_LENGTH: Final = 12
 _MIN_FRAME_LENGTH: Final = 16  # prelude + message CRC
 _MAX_NAME_LENGTH: Final = 255
 _MAX_VALUE_LENGTH: Final = 32767
-_HEADER_CACHE_SIZE: Final = 512
-_HEADER_CACHE_MAX_BLOCK: Final = 1024
+_CACHE_ENTRIES: Final = 256  # per cache
+_CACHE_MAX_KEY: Final = 256  # bytes of one header
+_CACHE_MAX_BLOCK: Final = 1024  # bytes of one header block
 
 _PRELUDE: Final = struct.Struct(">III")
 _U32: Final = struct.Struct(">I")
@@ -98,8 +101,8 @@ class EventStreamDecoder:
 
     __slots__ = (
         "_base",
+        "_block_cache",
         "_buf",
-        "_cache",
         "_closed",
         "_error",
         "_header_cache",
@@ -124,7 +127,7 @@ class EventStreamDecoder:
         self._need = _PRELUDE_LENGTH  # bytes _buf must hold before decoding can progress
         self._closed = False
         self._error: ConformanceError | None = None
-        self._cache: dict[bytes, tuple[EventStreamHeader, ...]] = {}
+        self._block_cache: dict[bytes, tuple[EventStreamHeader, ...]] = {}
         self._header_cache: dict[bytes, EventStreamHeader] = {}
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[EventStreamMessage]:
@@ -185,8 +188,7 @@ class EventStreamDecoder:
         pos = 0
         base = self._base
         unpack_prelude = _PRELUDE.unpack_from
-        cache = self._cache
-        header_cache = self._header_cache
+        block_cache = self._block_cache
         max_headers = self._max_headers
         max_payload = self._max_payload
         while size - pos >= _PRELUDE_LENGTH:
@@ -218,15 +220,16 @@ class EventStreamDecoder:
                 )
             start = pos + _PRELUDE_LENGTH
             stop = start + headers_length
-            if headers_length <= _HEADER_CACHE_MAX_BLOCK:
+            if headers_length <= _CACHE_MAX_BLOCK:
                 key = bytes(view[start:stop])
-                headers = cache.get(key)
+                headers = block_cache.get(key)
                 if headers is None:
-                    headers = _parse_headers(view, start, stop, pos, base + pos, header_cache)
-                    if len(cache) < _HEADER_CACHE_SIZE:
-                        cache[key] = headers
+                    headers = self._parse_headers(view, start, stop, pos)
+                    if len(block_cache) >= _CACHE_ENTRIES:
+                        block_cache.clear()
+                    block_cache[key] = headers
             else:
-                headers = _parse_headers(view, start, stop, pos, base + pos, header_cache)
+                headers = self._parse_headers(view, start, stop, pos)
             out.append(
                 EventStreamMessage(headers=headers, payload=bytes(view[stop : end - 4]), offset=base + pos)
             )
@@ -246,63 +249,63 @@ class EventStreamDecoder:
             problem = f"payload length {payload} exceeds the limit of {self._max_payload}"
         return FramingError(f"bad eventstream prelude: {problem}", offset=offset)
 
+    def _parse_headers(
+        self, view: memoryview, start: int, stop: int, frame_pos: int
+    ) -> tuple[EventStreamHeader, ...]:
+        """Parse the header block ``view[start:stop]`` of the frame at ``view[frame_pos]``.
 
-def _parse_headers(
-    view: memoryview,
-    start: int,
-    stop: int,
-    frame_pos: int,
-    offset: int,
-    cache: dict[bytes, EventStreamHeader],
-) -> tuple[EventStreamHeader, ...]:
-    """Parse the header block ``view[start:stop]`` of the frame at ``view[frame_pos]``.
-
-    Each header's extent is found from its length bytes first; a header whose exact
-    bytes were seen before comes from ``cache``.  Dispatches on the plain wire code, not
-    on ``HeaderType`` members: enum lookups and hashing cost more than the parsing.
-    """
-    headers: list[EventStreamHeader] = []
-    p = start
-    while p < stop:
-        name_end = p + 1 + view[p]
-        if name_end >= stop:  # the type byte must follow the name
-            where = f"header at frame byte {p - frame_pos}"
-            raise _header_error(where, "name runs past the headers area", offset)
-        code = view[name_end]
-        value_start = name_end + 1
-        size = _VALUE_SIZES.get(code, -1)
-        if size >= 0:
-            end = value_start + size
-        elif code == _STRING or code == _BYTE_ARRAY:
-            if value_start + 2 > stop:
-                raise _header_error(
-                    _where(view, p, name_end), "value length runs past the headers area", offset
-                )
-            end = value_start + 2 + (view[value_start] << 8 | view[value_start + 1])
-        else:
-            raise _header_error(_where(view, p, name_end), f"unknown value type {code}", offset)
-        if end > stop:
-            problem = f"{_TYPES[code].name} value runs past the headers area"
-            raise _header_error(_where(view, p, name_end), problem, offset)
-        key = bytes(view[p:end])
-        header = cache.get(key)
-        if header is None:
-            header = _decode_header(view, p, name_end, code, end, offset)
-            if len(cache) < _HEADER_CACHE_SIZE:
-                cache[key] = header
-        headers.append(header)
-        p = end
-    return tuple(headers)
+        Each header's extent is found from its length bytes first; a header whose exact
+        bytes were seen before comes from the cache.  Dispatches on the plain wire code,
+        not on ``HeaderType`` members: enum lookups and hashing cost more than parsing.
+        """
+        offset = self._base + frame_pos
+        cache = self._header_cache
+        headers: list[EventStreamHeader] = []
+        p = start
+        while p < stop:
+            name_end = p + 1 + view[p]
+            if name_end >= stop:  # the type byte must follow the name
+                where = f"header at frame byte {p - frame_pos}"
+                raise _header_error(where, "name runs past the headers area", offset)
+            code = view[name_end]
+            value_start = name_end + 1
+            size = _VALUE_SIZES.get(code, -1)
+            if size >= 0:
+                end = value_start + size
+            elif code in (_STRING, _BYTE_ARRAY):
+                if value_start + 2 > stop:
+                    raise _header_error(
+                        _where(view, p, name_end), "value length runs past the headers area", offset
+                    )
+                end = value_start + 2 + (view[value_start] << 8 | view[value_start + 1])
+            else:
+                raise _header_error(_where(view, p, name_end), f"unknown value type {code}", offset)
+            if end > stop:
+                problem = f"{_TYPES[code].name} value runs past the headers area"
+                raise _header_error(_where(view, p, name_end), problem, offset)
+            if end - p <= _CACHE_MAX_KEY:
+                key = bytes(view[p:end])
+                header = cache.get(key)
+                if header is None:
+                    header = _decode_header(view, p, name_end, code, end, at=p - frame_pos, offset=offset)
+                    if len(cache) >= _CACHE_ENTRIES:
+                        cache.clear()
+                    cache[key] = header
+            else:
+                header = _decode_header(view, p, name_end, code, end, at=p - frame_pos, offset=offset)
+            headers.append(header)
+            p = end
+        return tuple(headers)
 
 
 def _decode_header(
-    view: memoryview, p: int, name_end: int, code: int, end: int, offset: int
+    view: memoryview, p: int, name_end: int, code: int, end: int, *, at: int, offset: int
 ) -> EventStreamHeader:
-    """The header at ``view[p:end]``, whose extent and type code are already checked."""
+    """The header at ``view[p:end]`` (frame byte ``at``); its extent and type are checked."""
     try:
         name = str(view[p + 1 : name_end], "utf-8")
     except UnicodeDecodeError as exc:
-        where = f"header at frame byte {p}"
+        where = f"header at frame byte {at}"
         raise _header_error(where, f"name is not valid UTF-8 ({exc.reason})", offset) from None
     value_start = name_end + 1
     value: HeaderValue

@@ -15,9 +15,9 @@ Every decoder is a sans-IO state machine::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from collections.abc import Sequence
 from typing import Protocol, TypeAlias, TypeVar
 from uuid import UUID
 
