@@ -9,7 +9,8 @@ input bytes, misuse, and malformed canonical data::
     ├── StreamError                       bad vendor bytes (the peer's fault)
     │   ├── FramingError                  the framing itself is malformed
     │   │   └── ChecksumError             an AWS eventstream CRC32 does not match
-    │   └── TruncatedStream               ``close()`` with a half-finished message
+    │   ├── TruncatedStream               ``close()`` with a half-finished message
+    │   └── PayloadError                  a vendor payload breaks its API's shape
     ├── UsageError (also ValueError)      the caller misused the API or the CLI
     └── EventError (also ValueError)      canonical event JSON that breaks the model
 
@@ -26,6 +27,7 @@ __all__ = [
     "ConformanceError",
     "EventError",
     "FramingError",
+    "PayloadError",
     "StreamError",
     "TruncatedStream",
     "UsageError",
@@ -116,6 +118,12 @@ class ChecksumError(FramingError):
 
 class TruncatedStream(StreamError):
     """The stream ended (``close()``) in the middle of a message."""
+
+
+class PayloadError(StreamError):
+    """A framed message is not a payload its vendor API can send (wrong JSON type,
+    a required field missing).  Reference decoders turn it into a canonical
+    ``decode`` error event; it never escapes them."""
 
 
 class UsageError(ConformanceError, ValueError):

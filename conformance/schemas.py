@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 
 from conformance.errors import UsageError
 
-__all__ = ["canonical_event_schema", "load_schema", "schema_dir", "validate_event_json"]
+__all__ = ["canonical_event_schema", "load_schema", "schema_dir", "validate_event_json", "validate_json"]
 
 CANONICAL_EVENT_SCHEMA = "canonical-event.schema.json"
 
@@ -75,6 +75,23 @@ def validate_event_json(obj: object, *, path: str = "$") -> list[str]:
         return [f"{path}.type: unknown event type {type_!r} (valid: {', '.join(sorted(validators))})"]
     problems = []
     for err in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        problems.append(f"{path}{where}: {err.message}")
+    return problems
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_json(schema_name: str, obj: object, *, path: str = "$") -> list[str]:
+    """Every problem of ``obj`` against the schema file ``schema_name`` (e.g.
+    ``vendors/openai/chat-completions.schema.json``), as ``path: message`` strings."""
+    problems = []
+    for err in sorted(_validator(schema_name).iter_errors(obj), key=lambda e: list(e.absolute_path)):
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
         problems.append(f"{path}{where}: {err.message}")
     return problems

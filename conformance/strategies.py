@@ -8,6 +8,8 @@ tests.
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import strategies as st
 
 from conformance.events import (
@@ -30,7 +32,16 @@ from conformance.events import (
     UsageCounts,
 )
 
-__all__ = ["events", "json_objects", "json_values", "texts", "usage_counts"]
+__all__ = [
+    "events",
+    "fragments",
+    "json_objects",
+    "json_values",
+    "texts",
+    "tool_arguments",
+    "unicode_texts",
+    "usage_counts",
+]
 
 #: Text from every Unicode plane, combining marks and RTL included; no lone surrogates
 #: (they cannot be encoded as UTF-8, so no vendor can send them).
@@ -108,3 +119,44 @@ def events() -> st.SearchStrategy[Event]:
         st.builds(Abort, reason=st.sampled_from(AbortReason), usage=st.none() | usage_counts),
         st.builds(Unknown, vendor_type=texts, raw=json_values),
     )
+
+
+#: Text that stresses decoders: every plane, combining marks, right-to-left scripts,
+#: JSON-escape-worthy characters (quotes, backslashes, control characters).
+unicode_texts = st.text(
+    st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(["\u0301", "\u05d0", "\u0627", "\U0001f600", "\\", '"', "\n", "\t", "\u2028", "é"]),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+def tool_arguments(*, max_leaves: int = 20) -> st.SearchStrategy[dict[str, JSONValue]]:
+    """JSON objects as tool arguments: nested, unicode keys and strings, big numbers."""
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**63), max_value=2**63)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | unicode_texts
+    )
+    values = st.recursive(
+        scalars,
+        lambda children: (
+            st.lists(children, max_size=5) | st.dictionaries(unicode_texts, children, max_size=5)
+        ),
+        max_leaves=max_leaves,
+    )
+    return st.dictionaries(unicode_texts, values, max_size=6)
+
+
+@st.composite
+def fragments(draw: st.DrawFn, text: str, *, max_pieces: int = 12) -> list[str]:
+    """``text`` split at random character offsets into non-empty pieces (one piece if short)."""
+    if len(text) < 2:
+        return [text] if text else []
+    cuts = draw(st.lists(st.integers(1, len(text) - 1), max_size=max_pieces - 1, unique=True))
+    points = [0, *sorted(cuts), len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(points)]

@@ -9,6 +9,7 @@ decoder factory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from conformance.errors import UsageError
 from conformance.framing.eventstream import EventStreamDecoder
@@ -20,7 +21,7 @@ from conformance.framing.sse import SSEDecoder
 __all__ = ["FRAMINGS", "decode", "new_decoder"]
 
 #: Framing name -> factory of a fresh decoder with default options.
-FRAMINGS: dict[str, Callable[[], Decoder[Message]]] = {
+FRAMINGS: dict[str, Callable[..., Decoder[Message]]] = {
     "sse": SSEDecoder,
     "ndjson": NDJSONDecoder,
     "json-array": JSONArrayDecoder,
@@ -28,13 +29,14 @@ FRAMINGS: dict[str, Callable[[], Decoder[Message]]] = {
 }
 
 
-def new_decoder(name: str) -> Decoder[Message]:
-    """A fresh decoder for the framing called ``name``; UsageError for unknown names."""
+def new_decoder(name: str, **options: Any) -> Decoder[Message]:
+    """A fresh decoder for the framing called ``name`` (with the decoder's keyword
+    options, e.g. ``eof="dispatch"`` for SSE); UsageError for unknown names."""
     try:
         factory = FRAMINGS[name]
     except KeyError:
         raise UsageError(f"unknown framing {name!r} (valid: {', '.join(FRAMINGS)})") from None
-    return factory()
+    return factory(**options)
 
 
 def decode(decoder: Decoder[Message], chunks: Iterable[bytes]) -> list[Message]:

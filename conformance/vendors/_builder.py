@@ -1,0 +1,279 @@
+"""The one place canonical events are made from a vendor stream.  No I/O.
+
+Every reference decoder parses its vendor's payloads and calls a
+:class:`ResponseBuilder`; the builder owns everything the rules of ``docs/SPEC.md``
+say about sequences, so that no decoder has to get them right again:
+
+* blocks are numbered 0, 1, 2... in the order they start, from any hashable vendor
+  key (Anthropic's ``index``, OpenAI's ``(choice, "tool", index)``...);
+* empty deltas are dropped (``block.delta-nonempty``);
+* tool-call arguments are accumulated and finished exactly once: the exact
+  concatenation, ``""`` -> ``"{}"``, strict JSON parse into an object or an
+  ``arguments_error``; an incomplete call never gets ``arguments``;
+* usage is a cumulative snapshot: later reports replace earlier values field by
+  field, unreported fields keep their last value, and a snapshot is emitted only when
+  it changed;
+* exactly one terminal: ``finish`` closes open blocks (incomplete when the reason is
+  ``length``), ``error`` closes them incomplete and knows its phase; after the
+  terminal everything but ``unknown`` is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from conformance.events import (
+    RETRYABLE_BY_CATEGORY,
+    BlockDelta,
+    BlockEnd,
+    BlockStart,
+    Error,
+    ErrorCategory,
+    ErrorPhase,
+    Event,
+    Finish,
+    FinishReason,
+    JSONValue,
+    ResponseStart,
+    Unknown,
+    Usage,
+    parse_arguments,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+__all__ = ["TOOL_KINDS", "ResponseBuilder", "category_for_status"]
+
+#: Block kinds whose deltas are raw JSON of tool arguments.
+TOOL_KINDS = frozenset({"tool_call", "server_tool_call"})
+
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read", "cache_write", "reasoning_tokens")
+
+#: Retry advice for the categories the model leaves open (see RETRYABLE_BY_CATEGORY):
+#: a stream cut short may well succeed again; a payload we cannot decode will not.
+_RETRYABLE_DEFAULT = {ErrorCategory.PROTOCOL: True, ErrorCategory.DECODE: False, ErrorCategory.UNKNOWN: False}
+
+_STATUS_CATEGORIES: dict[int, ErrorCategory] = {
+    400: ErrorCategory.INVALID_REQUEST,
+    401: ErrorCategory.AUTH,
+    403: ErrorCategory.PERMISSION,
+    404: ErrorCategory.NOT_FOUND,
+    408: ErrorCategory.TIMEOUT,
+    413: ErrorCategory.INVALID_REQUEST,
+    422: ErrorCategory.INVALID_REQUEST,
+    429: ErrorCategory.RATE_LIMIT,
+    500: ErrorCategory.SERVER,
+    502: ErrorCategory.SERVER,
+    503: ErrorCategory.OVERLOADED,
+    504: ErrorCategory.TIMEOUT,
+    529: ErrorCategory.OVERLOADED,
+}
+
+
+def category_for_status(status: int | None) -> ErrorCategory:
+    """The error category an HTTP status implies (``unknown`` when it implies none)."""
+    if status is None:
+        return ErrorCategory.UNKNOWN
+    if status in _STATUS_CATEGORIES:
+        return _STATUS_CATEGORIES[status]
+    if 500 <= status < 600:
+        return ErrorCategory.SERVER
+    if 400 <= status < 500:
+        return ErrorCategory.INVALID_REQUEST
+    return ErrorCategory.UNKNOWN
+
+
+@dataclass(slots=True)
+class _Open:
+    number: int
+    kind: str
+    parts: list[str] = field(default_factory=list)
+
+
+class ResponseBuilder:
+    """Collects canonical events for one response; :meth:`take` hands them over."""
+
+    def __init__(self) -> None:
+        self._out: list[Event] = []
+        self._open: dict[Hashable, _Open] = {}
+        self._next_block = 0
+        self._started = False
+        self._output = False
+        self._terminated = False
+        self._usage: dict[str, int | None] = dict.fromkeys(_USAGE_FIELDS)
+        self._usage_emitted = False
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def terminated(self) -> bool:
+        """A terminal event (finish or error) has been emitted."""
+        return self._terminated
+
+    @property
+    def output_started(self) -> bool:
+        """A block has been opened (an error now is ``mid_stream``)."""
+        return self._output
+
+    def is_open(self, key: Hashable) -> bool:
+        return key in self._open
+
+    def kind_of(self, key: Hashable) -> str | None:
+        """The kind of the open block under ``key``, if any."""
+        block = self._open.get(key)
+        return block.kind if block else None
+
+    def open_keys(self) -> list[Hashable]:
+        """Keys of the open blocks, in the order they started."""
+        return sorted(self._open, key=lambda k: self._open[k].number)
+
+    def take(self) -> list[Event]:
+        """The events made since the last call."""
+        out, self._out = self._out, []
+        return out
+
+    # -- events --------------------------------------------------------------------
+
+    def start(self, *, response_id: str | None = None, model: str | None = None) -> None:
+        """``response.start`` (once; later calls and calls after output are ignored)."""
+        if self._started or self._terminated or self._output:
+            return
+        self._started = True
+        self._out.append(ResponseStart(response_id=response_id, model=model))
+
+    def open(
+        self,
+        key: Hashable,
+        kind: str,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        data: JSONValue = None,
+    ) -> int | None:
+        """Open a block under ``key``; returns its number (``None`` after the terminal)."""
+        if self._terminated:
+            return None
+        if key in self._open:
+            msg = f"block key {key!r} is already open"
+            raise ValueError(msg)  # a decoder bug, not bad input: decoders check is_open first
+        number = self._next_block
+        self._next_block += 1
+        self._open[key] = _Open(number, kind)
+        self._output = True
+        self._out.append(BlockStart(block=number, kind=kind, id=id, name=name, data=data))
+        return number
+
+    def delta(self, key: Hashable, text: str) -> None:
+        """Append a fragment to the open block ``key``; empty fragments are dropped."""
+        if self._terminated or not text:
+            return
+        block = self._open[key]
+        if block.kind in TOOL_KINDS:
+            block.parts.append(text)
+        self._out.append(BlockDelta(block=block.number, text=text))
+
+    def end(
+        self,
+        key: Hashable,
+        *,
+        incomplete: bool = False,
+        signature: str | None = None,
+        redacted: str | None = None,
+        data: JSONValue = None,
+    ) -> None:
+        """Close the open block ``key`` (tool blocks get their final arguments)."""
+        if self._terminated:
+            return
+        block = self._open.pop(key)
+        raw = arguments = error = None
+        if block.kind in TOOL_KINDS:
+            raw = "".join(block.parts)
+            if not incomplete:
+                raw = raw or "{}"
+                parsed = parse_arguments(raw)
+                if isinstance(parsed, str):
+                    error = parsed
+                else:
+                    arguments = parsed
+        self._out.append(
+            BlockEnd(
+                block=block.number,
+                incomplete=incomplete,
+                arguments_raw=raw,
+                arguments=arguments,
+                arguments_error=error,
+                signature=signature,
+                redacted=redacted,
+                data=data,
+            )
+        )
+
+    def end_all(self, *, incomplete: bool) -> None:
+        """Close every open block, in the order they started."""
+        for key in self.open_keys():
+            self.end(key, incomplete=incomplete)
+
+    def usage(
+        self,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cache_read: int | None = None,
+        cache_write: int | None = None,
+        reasoning_tokens: int | None = None,
+    ) -> None:
+        """Merge a (cumulative) report into the snapshot; emit it if it changed."""
+        if self._terminated:
+            return
+        report = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_read": cache_read,
+            "cache_write": cache_write,
+            "reasoning_tokens": reasoning_tokens,
+        }
+        merged = {k: report[k] if report[k] is not None else self._usage[k] for k in _USAGE_FIELDS}
+        if merged == self._usage and self._usage_emitted:
+            return
+        if all(v is None for v in merged.values()):
+            return
+        self._usage = merged
+        self._usage_emitted = True
+        self._out.append(Usage(**merged))
+
+    def finish(self, reason: FinishReason, raw_reason: str | None) -> None:
+        """Terminal ``finish``; open blocks close (incomplete if the reason is ``length``)."""
+        if self._terminated:
+            return
+        self.end_all(incomplete=reason == FinishReason.LENGTH)
+        self._terminated = True
+        self._out.append(Finish(reason=reason, raw_reason=raw_reason))
+
+    def error(
+        self,
+        category: ErrorCategory,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        """Terminal ``error``; open blocks close incomplete; the phase follows from output."""
+        if self._terminated:
+            return
+        if retryable is None:
+            retryable = RETRYABLE_BY_CATEGORY.get(category, _RETRYABLE_DEFAULT.get(category, False))
+        self.end_all(incomplete=True)
+        self._terminated = True
+        phase = ErrorPhase.MID_STREAM if self._output else ErrorPhase.BEFORE_OUTPUT
+        self._out.append(
+            Error(
+                category=category, message=message, retryable=retryable, phase=phase, status=status, code=code
+            )
+        )
+
+    def unknown(self, vendor_type: str, raw: JSONValue = None) -> None:
+        """An event the decoder does not recognise (allowed anywhere, even after the end)."""
+        self._out.append(Unknown(vendor_type=vendor_type, raw=raw))

@@ -1,0 +1,103 @@
+"""Shared test machinery for the vendor codecs: decoding under every chunking and the
+encode -> chunk -> decode round trip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.chunking import DEFAULT_CHUNKINGS, parse_chunking
+from conformance.events import Event, dumps, loads
+from conformance.fold import fold
+from conformance.grammar import check
+from conformance.vendors._base import Codec
+from tests.helpers import split_at
+
+#: Reviewed expected canonical sequences for the real recorded streams, one JSON line per event.
+EXPECTED = Path(__file__).parent / "expected"
+
+
+def decode(
+    codec: Codec[Any],
+    chunks: Iterable[bytes],
+    *,
+    flavour: str | None = None,
+    framing: str | None = None,
+) -> list[Event]:
+    """Feed every chunk to a fresh reference decoder, then close it."""
+    decoder = codec.new_decoder(flavour, framing=framing)
+    out: list[Event] = []
+    for chunk in chunks:
+        out.extend(decoder.feed(chunk))
+    out.extend(decoder.close())
+    return out
+
+
+def decode_every_chunking(
+    codec: Codec[Any],
+    data: bytes,
+    *,
+    flavour: str | None = None,
+    framing: str | None = None,
+    chunkings: Sequence[str] = (*DEFAULT_CHUNKINGS, "random:1", "random:2"),
+) -> list[Event]:
+    """Decode ``data`` under every chunking; assert all results are identical; return it."""
+    expected = decode(codec, [data], flavour=flavour, framing=framing)
+    for spec in chunkings:
+        for chunks in parse_chunking(spec).chunkings(data):
+            got = decode(codec, chunks, flavour=flavour, framing=framing)
+            assert got == expected, f"chunking {spec} changed the canonical events"
+    return expected
+
+
+def assert_rule_abiding(events: Sequence[Event]) -> None:
+    """No violation of any rule, MUST or SHOULD."""
+    violations = check(events)
+    assert not violations, "\n".join(f"{v.rule} at {v.index}: {v.message}" for v in violations)
+
+
+def assert_round_trip(
+    codec: Codec[Any],
+    events: Sequence[Event],
+    knobs: Any,
+    cuts: Iterable[int],
+    *,
+    flavour: str | None = None,
+    framing: str | None = None,
+) -> bytes:
+    """encode(events, knobs) cut at ``cuts`` and decoded gives back fold(events)."""
+    data = codec.encode(events, knobs)
+    got = decode(codec, split_at(data, cuts), flavour=flavour, framing=framing)
+    assert_rule_abiding(got)
+    want = fold(events)
+    assert fold(got) == want, "\n".join(
+        ["round trip changed the sequence; expected (folded):", *map(dumps, want), "got (folded):"]
+        + [dumps(e) for e in fold(got)]
+    )
+    return data
+
+
+def load_expected(name: str) -> list[Event]:
+    """The reviewed expected sequence ``tests/vendors/expected/<name>.jsonl``."""
+    path = EXPECTED / f"{name}.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [loads(line, path=f"{path.name}:{i}") for i, line in enumerate(lines, 1) if line.strip()]
+
+
+def write_expected(name: str, events: Sequence[Event]) -> None:
+    """Write a sequence as JSON lines (for drafting; every file is reviewed by hand)."""
+    EXPECTED.mkdir(exist_ok=True)
+    (EXPECTED / f"{name}.jsonl").write_text("".join(dumps(e) + "\n" for e in events), encoding="utf-8")
+
+
+def payloads_of(data: bytes) -> list[Any]:
+    """Every JSON payload in an SSE body (data lines), for independent fact checks."""
+    out = []
+    for line in data.replace(b"\r\n", b"\n").split(b"\n"):
+        if line.startswith(b"data:"):
+            text = line[5:].strip()
+            if text and text != b"[DONE]":
+                out.append(json.loads(text))
+    return out
