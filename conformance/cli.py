@@ -11,16 +11,40 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
 from conformance.errors import ConformanceError, UsageError
+from conformance.events import Error, ErrorCategory, Event, dumps
 from conformance.framing import FRAMINGS, decode, new_decoder
-from conformance.framing.messages import Message
+from conformance.registry import api_ids, get_codec
 
 __all__ = ["main"]
 
 PROG = "conformance"
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    lines: list[str]
+    malformed: str | None = None  # the reference decoder's decode/protocol error message
+
+
+def _decode_once(args: argparse.Namespace, chunks: Sequence[bytes]) -> _Decoded:
+    if args.api is None:
+        messages = decode(new_decoder(args.framing), chunks)
+        return _Decoded([json.dumps(m.as_json(), ensure_ascii=False) for m in messages])
+    decoder = get_codec(args.api).new_decoder(args.flavour, framing=args.framing)
+    events: list[Event] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    events.extend(decoder.close())
+    last = events[-1] if events else None
+    malformed = None
+    if isinstance(last, Error) and last.category in (ErrorCategory.DECODE, ErrorCategory.PROTOCOL):
+        malformed = last.message
+    return _Decoded([dumps(e) for e in events], malformed)
 
 
 def _decode_command(args: argparse.Namespace) -> int:
@@ -30,28 +54,35 @@ def _decode_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{PROG} decode: error: {path}: {exc.strerror}", file=sys.stderr)
         return 1
+    if args.api is None and args.framing is None:
+        raise UsageError("give --api API (canonical events) or --framing NAME (framed messages)")
     strategy = parse_chunking(args.chunking)
-    first: list[Message] | None = None
+    first: _Decoded | None = None
     count = 0
     for count, chunks in enumerate(strategy.chunkings(data), start=1):
         try:
-            messages = decode(new_decoder(args.framing), chunks)
+            result = _decode_once(args, chunks)
         except ConformanceError as exc:
             exc.add_context(source=str(path), chunking=_describe(strategy.name, count))
             print(f"{PROG} decode: error: {exc.describe()}", file=sys.stderr)
             return 1
         if first is None:
-            first = messages
-        elif messages != first:
-            where = _first_difference(first, messages)
+            first = result
+        elif result != first:
+            where = _first_difference(first.lines, result.lines)
             print(
                 f"{PROG} decode: error: {path}: chunking {_describe(strategy.name, count)} gave a different "
-                f"message #{where} than the first chunking (a framing bug: please report it)",
+                f"result at line {where + 1} than the first chunking (a decoder bug: please report it)",
                 file=sys.stderr,
             )
             return 1
-    for message in first or []:
-        print(json.dumps(message.as_json(), ensure_ascii=False))
+    if first is None:
+        return 0
+    for line in first.lines:
+        print(line)
+    if first.malformed:
+        print(f"{PROG} decode: error: {path}: malformed stream: {first.malformed}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -59,7 +90,7 @@ def _describe(name: str, index: int) -> str:
     return name if name != "every-split" else f"every-split (cut #{index})"
 
 
-def _first_difference(a: Sequence[Message], b: Sequence[Message]) -> int:
+def _first_difference(a: Sequence[object], b: Sequence[object]) -> int:
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return i
@@ -71,12 +102,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     dec = sub.add_parser(
         "decode",
-        help="print the framed messages of a raw stream file as JSON lines",
-        description="Decode a raw stream file with one framing and print its messages as JSON lines. "
-        "With a chunking that yields several cuts (every-split) every cut must agree.",
+        help="print the canonical events (--api) or framed messages (--framing) of a raw stream file",
+        description="Decode a raw stream file and print JSON lines: with --api, the canonical events the "
+        "reference decoder makes of it; with only --framing, the framed messages. With a chunking that "
+        "yields several cuts (every-split) every cut must agree. Exit 1 on a malformed or truncated stream.",
     )
     dec.add_argument("file", help="raw stream body (bytes exactly as received)")
-    dec.add_argument("--framing", required=True, choices=sorted(FRAMINGS), help="the stream's framing")
+    dec.add_argument("--api", choices=api_ids(), help="the vendor API whose reference decoder to use")
+    dec.add_argument("--flavour", help="the API flavour (e.g. vllm for openai/chat-completions)")
+    dec.add_argument(
+        "--framing",
+        choices=sorted(FRAMINGS),
+        help="the stream's framing (with --api: only for APIs with several, e.g. gemini json-array)",
+    )
     dec.add_argument(
         "--chunking",
         default="whole",
