@@ -52,6 +52,7 @@ def _machine() -> list[str]:
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
         f"- Python: {platform.python_implementation()} {platform.python_version()}",
+        "- Load average when the run started (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "- Packages: " + ", ".join(f"{d} {_version(d)}" for d in dists),
     ]
 
