@@ -157,8 +157,8 @@ class ResponsesDecoder(VendorDecoder):
             "response.reasoning_text.done": self._on_reasoning_done,
             "response.function_call_arguments.delta": self._on_call_delta,
             "response.function_call_arguments.done": self._on_call_done,
-            "response.custom_tool_call_input.delta": self._on_call_delta,
-            "response.custom_tool_call_input.done": self._on_call_done,
+            "response.custom_tool_call_input.delta": self._on_input_delta,
+            "response.custom_tool_call_input.done": self._on_input_done,
         }
 
     # -- messages ------------------------------------------------------------------
@@ -370,7 +370,6 @@ class ResponsesDecoder(VendorDecoder):
         """End an item: settle its blocks against the final item (if any), then end them."""
         if item.done:
             return
-        item.done = True
         settle = final is not None and not cut
         if item.type == "message":
             if settle and final is not None:
@@ -405,6 +404,7 @@ class ResponsesDecoder(VendorDecoder):
                     key = (item.index, "result")
                     self.out.open(key, "server_tool_result", id=need(final, "id", str, offset), data=results)
                     self.out.end(key)
+        item.done = True
 
     def _settle_parts(self, item: _Item, group: str, finals: list[object], offset: int) -> None:
         for number, final in enumerate(finals):
@@ -418,9 +418,7 @@ class ResponsesDecoder(VendorDecoder):
             text = final.get(text_field)
             part = item.parts.get((group, number))
             if part is None and isinstance(text, str) and text:
-                item.done = False  # reopen briefly so that _part accepts the late part
                 part = self._part(item, group, number, kind, offset)
-                item.done = True
             if part is not None:
                 self._settle(part, text)
 
@@ -501,7 +499,7 @@ class ResponsesDecoder(VendorDecoder):
 
     # -- reasoning summaries ---------------------------------------------------------
 
-    def _summary(self, payload: JSONObject, offset: int, *, added: bool = False) -> _Part | None:
+    def _summary(self, payload: JSONObject, offset: int, *, added: bool = False) -> _Part:
         item = self._item(payload, offset)
         number = _index(payload, "summary_index", offset)
         if added and ("s", number) in item.parts:
@@ -512,9 +510,7 @@ class ResponsesDecoder(VendorDecoder):
         self._summary(payload, offset, added=True)
 
     def _on_summary_delta(self, payload: JSONObject, offset: int) -> None:
-        part = self._summary(payload, offset)
-        if part is not None:
-            self._delta(part, _text(payload, "delta", offset))
+        self._delta(self._summary(payload, offset), _text(payload, "delta", offset))
 
     def _summary_settle(self, payload: JSONObject, offset: int, text: object) -> None:
         item = self._item(payload, offset)
@@ -533,19 +529,22 @@ class ResponsesDecoder(VendorDecoder):
 
     # -- tool calls ------------------------------------------------------------------
 
-    def _call(self, payload: JSONObject, offset: int) -> _Part:
+    def _call(self, payload: JSONObject, offset: int, item_type: str) -> _Part:
         item = self._item(payload, offset)
-        if item.type not in CLIENT_CALLS or item.call is None:
-            raise PayloadError(f"output item {item.index} is a {item.type}, not a tool call", offset=offset)
+        if item.type != item_type or item.call is None:
+            raise PayloadError(f"output item {item.index} is a {item.type}, not a {item_type}", offset=offset)
         if not item.call.open:
             raise PayloadError(f"tool call item {item.index} already ended", offset=offset)
         return item.call
 
     def _on_call_delta(self, payload: JSONObject, offset: int) -> None:
-        part = self._call(payload, offset)
-        self._delta(part, _text(payload, "delta", offset))
+        self._delta(self._call(payload, offset, "function_call"), _text(payload, "delta", offset))
 
     def _on_call_done(self, payload: JSONObject, offset: int) -> None:
-        part = self._call(payload, offset)
-        field_name = "input" if "input" in payload and "arguments" not in payload else "arguments"
-        self._settle(part, _text(payload, field_name, offset))
+        self._settle(self._call(payload, offset, "function_call"), _text(payload, "arguments", offset))
+
+    def _on_input_delta(self, payload: JSONObject, offset: int) -> None:
+        self._delta(self._call(payload, offset, "custom_tool_call"), _text(payload, "delta", offset))
+
+    def _on_input_done(self, payload: JSONObject, offset: int) -> None:
+        self._settle(self._call(payload, offset, "custom_tool_call"), _text(payload, "input", offset))
