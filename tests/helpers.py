@@ -54,3 +54,13 @@ def decode_every_way(factory: Callable[[], Decoder[Any]], data: bytes) -> list[A
         got = feed_all(factory(), chunks)
         assert got == expected, f"feeding {name} gave a different result"
     return expected
+
+
+def reference_stream(name: str) -> bytes:
+    """The bytes of one real recorded stream; skips the calling test when it is absent."""
+    import pytest
+
+    path = REFERENCE_STREAMS / name
+    if not path.is_file():
+        pytest.skip(f"reference stream {path} is absent")
+    return path.read_bytes()

@@ -21,9 +21,9 @@ from conformance.framing.eventstream import (
     encode_message,
 )
 from conformance.framing.messages import EventStreamHeader, EventStreamMessage, HeaderType
-from tests.helpers import decode_every_way, feed_all, feedings, split_at
+from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, reference_stream, split_at
 
-STREAMS = Path("/work/shared/reference/streams")
+STREAMS = REFERENCE_STREAMS
 BEDROCK_FILES = sorted(STREAMS.glob("bedrock__*.bin")) if STREAMS.is_dir() else []
 needs_streams = pytest.mark.skipif(not BEDROCK_FILES, reason="reference streams directory absent")
 
@@ -417,7 +417,7 @@ def test_real_bedrock_stream(path: Path) -> None:
 
 @needs_streams
 def test_first_frame_of_text_then_tool_use() -> None:
-    data = (STREAMS / "bedrock__text-then-tool-use.bin").read_bytes()
+    data = reference_stream("bedrock__text-then-tool-use.bin")
     messages = decode(data)
     first = messages[0]
     assert first.header(":event-type") == "messageStart"

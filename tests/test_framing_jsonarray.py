@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from conformance.errors import ConformanceError, FramingError, TruncatedStream, UsageError
 from conformance.framing.jsonarray import JSONArrayDecoder, encode
 from conformance.framing.messages import JSONArrayElement
-from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, split_at
+from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, reference_stream, split_at
 
 #: The real recorded streams (see PROVENANCE.md there).
 STREAMS = REFERENCE_STREAMS
@@ -296,7 +296,7 @@ def test_encode_rejects_bad_style_and_unencodable_text() -> None:
 @pytest.fixture(params=REAL_FILES)
 def real(request: pytest.FixtureRequest) -> bytes:
     name: str = request.param
-    return (STREAMS / name).read_bytes()
+    return reference_stream(name)
 
 
 def test_real_stream_decodes_the_same_under_every_feeding(real: bytes) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from conformance.errors import ConformanceError, FramingError, UsageError
 from conformance.framing.messages import NDJSONLine
 from conformance.framing.ndjson import NDJSONDecoder, encode
-from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, split_at
+from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, reference_stream, split_at
 
 #: The real recorded streams (see PROVENANCE.md there).
 STREAMS = REFERENCE_STREAMS
@@ -254,7 +254,7 @@ def test_encode_rejects_bad_options_and_unencodable_text() -> None:
 @pytest.fixture(params=REAL_FILES)
 def real(request: pytest.FixtureRequest) -> tuple[str, bytes]:
     name: str = request.param
-    return name, (STREAMS / name).read_bytes()
+    return name, reference_stream(name)
 
 
 def test_real_stream_decodes_the_same_under_every_feeding(real: tuple[str, bytes]) -> None:
@@ -271,14 +271,14 @@ def test_real_stream_decodes_the_same_under_every_feeding(real: tuple[str, bytes
 
 
 def test_ollama_generate_stream_ends_with_done_true() -> None:
-    lines = decode((STREAMS / "ollama__docs-generate-ndjson.txt").read_bytes())
+    lines = decode(reference_stream("ollama__docs-generate-ndjson.txt"))
     objects = [json.loads(line.text) for line in lines]
     assert objects[-1]["done"] is True
     assert all(obj["done"] is False for obj in objects[:-1])
 
 
 def test_ollama_error_stream_ends_with_a_bare_error_object() -> None:
-    lines = decode((STREAMS / "ollama__docs-midstream-error-ndjson.txt").read_bytes())
+    lines = decode(reference_stream("ollama__docs-midstream-error-ndjson.txt"))
     last = json.loads(lines[-1].text)
     assert list(last) == ["error"]
     assert isinstance(last["error"], str)
@@ -286,7 +286,7 @@ def test_ollama_error_stream_ends_with_a_bare_error_object() -> None:
 
 
 def test_cohere_v1_stream_runs_from_stream_start_to_stream_end() -> None:
-    lines = decode((STREAMS / "cohere-v1__ndjson-stream-json.txt").read_bytes())
+    lines = decode(reference_stream("cohere-v1__ndjson-stream-json.txt"))
     objects = [json.loads(line.text) for line in lines]
     assert objects[0]["event_type"] == "stream-start"
     assert objects[-1]["event_type"] == "stream-end"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,9 @@ from hypothesis import strategies as st
 from conformance.errors import TruncatedStream, UsageError
 from conformance.framing.messages import SSEComment, SSEEvent, SSEStrayLine
 from conformance.framing.sse import SSEDecoder, encode, encode_comment, encode_event
-from tests.helpers import decode_every_way, feed_all, feedings, split_at
+from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, reference_stream, split_at
 
-STREAMS = Path("/work/shared/reference/streams")
+STREAMS = REFERENCE_STREAMS
 BOM = b"\xef\xbb\xbf"
 
 
@@ -554,7 +553,7 @@ def _sse_stream_files() -> list[str]:
 def _read_stream(name: str) -> bytes:
     if not STREAMS.is_dir():
         pytest.skip(f"{STREAMS} is absent")
-    return (STREAMS / name).read_bytes()
+    return reference_stream(name)
 
 
 @pytest.mark.parametrize("name", _sse_stream_files() or ["(no streams)"])
