@@ -25,7 +25,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 from conformance.errors import PayloadError, StreamError, TruncatedStream, UsageError
 from conformance.events import ErrorCategory, Event, JSONObject
@@ -40,10 +40,14 @@ __all__ = ["Codec", "VendorDecoder", "parse_payload", "sse_decoder"]
 K = TypeVar("K")
 
 
+def _not_json(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
 def parse_payload(text: str, offset: int) -> JSONObject:
     """Parse one payload as a JSON object; :class:`PayloadError` naming the offset if not."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise PayloadError("payload JSON is nested too deeply to parse", offset=offset) from None
     except ValueError as exc:
@@ -91,6 +95,7 @@ class VendorDecoder(ABC):
             try:
                 messages = self._framing.close()
             except TruncatedStream as exc:
+                self.on_failure()
                 self.out.error(
                     ErrorCategory.PROTOCOL,
                     f"byte {exc.offset}: the stream ended inside a message ({exc.message})",
@@ -101,6 +106,7 @@ class VendorDecoder(ABC):
                 self._dispatch(messages)
             self.on_end()
         if not self.out.terminated:
+            self.on_failure()
             self.out.error(ErrorCategory.PROTOCOL, f"the stream ended without {self.TERMINATOR}")
         return self.out.take()
 
@@ -113,6 +119,10 @@ class VendorDecoder(ABC):
     def on_end(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """The input ended cleanly at a message boundary (hook; default: nothing)."""
 
+    def on_failure(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """The base is about to end the stream with a decode or protocol error: deliver
+        anything held back first (hook; default: nothing)."""
+
     # -- internals -----------------------------------------------------------------
 
     def _dispatch(self, messages: Sequence[Message]) -> None:
@@ -120,10 +130,12 @@ class VendorDecoder(ABC):
             try:
                 self.on_message(message)
             except PayloadError as exc:
+                self.on_failure()
                 self.out.error(ErrorCategory.DECODE, exc.describe())
 
     def _fail(self, exc: StreamError) -> None:
         self._framing_failed = True
+        self.on_failure()
         self.out.error(ErrorCategory.DECODE, f"malformed {type(exc).__name__}: {exc.describe()}")
 
 

@@ -267,3 +267,9 @@ def test_registry_knows_every_builtin_api_and_refuses_others() -> None:
     assert api_ids()[: len(BUILTIN_CODECS)] == list(BUILTIN_CODECS)
     with pytest.raises(UsageError, match="openai/chat-completions"):
         get_codec("nobody/nothing")
+
+
+def test_payloads_with_non_json_constants_are_refused() -> None:
+    for bad in ('{"v": NaN}', '{"v": Infinity}', '{"v": -Infinity}'):
+        with pytest.raises(PayloadError, match="not JSON"):
+            parse_payload(bad, 0)
