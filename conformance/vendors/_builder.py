@@ -90,6 +90,8 @@ class _Open:
     number: int
     kind: str
     parts: list[str] = field(default_factory=list)
+    signature: str | None = None  # attached before the end arrived (see ResponseBuilder.attach)
+    redacted: str | None = None
 
 
 class ResponseBuilder:
@@ -137,8 +139,8 @@ class ResponseBuilder:
     # -- events --------------------------------------------------------------------
 
     def start(self, *, response_id: str | None = None, model: str | None = None) -> None:
-        """``response.start`` (once; later calls and calls after output are ignored)."""
-        if self._started or self._terminated or self._output:
+        """``response.start`` (once; ignored once any other event than ``unknown`` was made)."""
+        if self._started or self._terminated or self._output or self._usage_emitted:
             return
         self._started = True
         self._out.append(ResponseStart(response_id=response_id, model=model))
@@ -174,6 +176,17 @@ class ResponseBuilder:
             block.parts.append(text)
         self._out.append(BlockDelta(block=block.number, text=text))
 
+    def attach(self, key: Hashable, *, signature: str | None = None, redacted: str | None = None) -> None:
+        """Keep opaque continuation data for the open block ``key`` until it ends, so
+        that it survives however the block ends (its own end, a finish, an error)."""
+        if self._terminated:
+            return
+        block = self._open[key]
+        if signature is not None:
+            block.signature = signature
+        if redacted is not None:
+            block.redacted = redacted
+
     def end(
         self,
         key: Hashable,
@@ -183,10 +196,13 @@ class ResponseBuilder:
         redacted: str | None = None,
         data: JSONValue = None,
     ) -> None:
-        """Close the open block ``key`` (tool blocks get their final arguments)."""
+        """Close the open block ``key`` (tool blocks get their final arguments; data
+        :meth:`attach`-ed earlier is used where no ``signature``/``redacted`` is given)."""
         if self._terminated:
             return
         block = self._open.pop(key)
+        signature = block.signature if signature is None else signature
+        redacted = block.redacted if redacted is None else redacted
         raw = arguments = error = None
         if block.kind in TOOL_KINDS:
             raw = "".join(block.parts)

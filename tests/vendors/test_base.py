@@ -273,3 +273,26 @@ def test_payloads_with_non_json_constants_are_refused() -> None:
     for bad in ('{"v": NaN}', '{"v": Infinity}', '{"v": -Infinity}'):
         with pytest.raises(PayloadError, match="not JSON"):
             parse_payload(bad, 0)
+
+
+def test_attached_signatures_survive_however_the_block_ends() -> None:
+    b = ResponseBuilder()
+    b.open(0, "reasoning")
+    b.delta(0, "thinking...")
+    b.attach(0, signature="sig-1")
+    b.open(1, "reasoning")
+    b.attach(1, redacted="opaque")
+    b.error(ErrorCategory.OVERLOADED, "Overloaded")
+    ends = [e for e in _events(b) if isinstance(e, BlockEnd)]
+    assert ends == [
+        BlockEnd(block=0, incomplete=True, signature="sig-1"),
+        BlockEnd(block=1, incomplete=True, redacted="opaque"),
+    ]
+
+
+def test_response_start_is_refused_after_usage() -> None:
+    b = ResponseBuilder()
+    b.usage(input_tokens=3)
+    b.start(response_id="late")
+    b.finish(FinishReason.STOP, "stop")
+    assert not any(isinstance(e, ResponseStart) for e in _events(b))
