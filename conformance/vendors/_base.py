@@ -25,7 +25,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from conformance.errors import PayloadError, StreamError, TruncatedStream, UsageError
 from conformance.events import ErrorCategory, Event, JSONObject
@@ -61,8 +61,9 @@ def parse_payload(text: str, offset: int) -> JSONObject:
 class VendorDecoder(ABC):
     """Base of every reference decoder: framing in, canonical events out, never raising."""
 
-    #: What the vendor sends to end a stream, for the truncation message.
-    TERMINATOR: ClassVar[str]
+    #: What the vendor sends to end a stream, for the truncation message (a subclass may
+    #: set it per instance when it depends on the framing, e.g. Gemini's closing "]").
+    TERMINATOR: str
 
     def __init__(self, framing: Decoder[Message], *, flavour: str) -> None:
         self.flavour = flavour

@@ -44,7 +44,7 @@ from conformance.events import (
 if TYPE_CHECKING:
     from collections.abc import Hashable
 
-__all__ = ["TOOL_KINDS", "ResponseBuilder", "category_for_status"]
+__all__ = ["TOOL_KINDS", "ResponseBuilder", "category_for_status", "default_retryable"]
 
 #: Block kinds whose deltas are raw JSON of tool arguments.
 TOOL_KINDS = frozenset({"tool_call", "server_tool_call"})
@@ -70,6 +70,11 @@ _STATUS_CATEGORIES: dict[int, ErrorCategory] = {
     504: ErrorCategory.TIMEOUT,
     529: ErrorCategory.OVERLOADED,
 }
+
+
+def default_retryable(category: ErrorCategory) -> bool:
+    """Whether a retry makes sense for an error of ``category`` when the vendor does not say."""
+    return RETRYABLE_BY_CATEGORY.get(category, _RETRYABLE_DEFAULT.get(category, False))
 
 
 def category_for_status(status: int | None) -> ErrorCategory:
@@ -280,7 +285,7 @@ class ResponseBuilder:
         if self._terminated:
             return
         if retryable is None:
-            retryable = RETRYABLE_BY_CATEGORY.get(category, _RETRYABLE_DEFAULT.get(category, False))
+            retryable = default_retryable(category)
         self.end_all(incomplete=True)
         self._terminated = True
         phase = ErrorPhase.MID_STREAM if self._output else ErrorPhase.BEFORE_OUTPUT
