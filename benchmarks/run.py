@@ -19,11 +19,35 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_eventstream, bench_sse
+from benchmarks import (
+    bench_anthropic_messages,
+    bench_bedrock_converse,
+    bench_cohere_chat,
+    bench_eventstream,
+    bench_gemini,
+    bench_ollama_chat,
+    bench_openai_chat,
+    bench_openai_responses,
+    bench_sse,
+)
+
+#: Reference decoder benchmarks: (API id, module).  Each module's ``run()`` returns rows
+#: with ``name``, ``mb_per_s`` and ``events_per_s`` and/or ``messages_per_s``; the row
+#: whose name starts with "ours" is our reference decoder.
+CODEC_BENCHMARKS = [
+    ("openai/chat-completions", bench_openai_chat),
+    ("openai/responses", bench_openai_responses),
+    ("anthropic/messages", bench_anthropic_messages),
+    ("gemini/generate-content", bench_gemini),
+    ("bedrock/converse-stream", bench_bedrock_converse),
+    ("cohere/chat", bench_cohere_chat),
+    ("ollama/chat", bench_ollama_chat),
+]
 
 GOALS = {
     "sse": "SSE decoder >= 150 MB/s on 64 KiB chunks, and faster than httpx-sse's full pipeline",
     "eventstream": "eventstream decoder >= 2x botocore's EventStreamBuffer, and linear on one-chunk input",
+    "codec": "reference decoder >= 3x the official SDK's own stream parsing of the same bytes",
 }
 
 
@@ -47,7 +71,8 @@ def _version(dist: str) -> str:
 def _machine() -> list[str]:
     import os
 
-    dists = ["llm-stream-conformance", "httpx-sse", "openai", "botocore"]
+    dists = ["llm-stream-conformance", "httpx-sse", "openai", "anthropic", "google-genai", "botocore"]
+    dists.append("ollama")
     return [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
@@ -116,12 +141,54 @@ def _eventstream_section(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def render(quick: bool) -> str:
-    size_sse, size_es, repeats = (5.0, 3.0, 3) if quick else (50.0, 21.0, 5)
-    print(f"SSE benchmark ({size_sse:g} MB, {repeats} runs)...", file=sys.stderr)
-    sse = bench_sse.run(size_sse, repeats)
-    print(f"eventstream benchmark ({size_es:g} MB, {repeats} runs)...", file=sys.stderr)
-    es = bench_eventstream.run(size_es, repeats)
+def _number(value: object, digits: int = 1) -> str:
+    if not isinstance(value, int | float):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def _codec_section(api: str, rows: list[dict[str, Any]], size_mb: float) -> list[str]:
+    ours = next((r for r in rows if str(r["name"]).lower().startswith("ours")), None)
+    base = ours["mb_per_s"] if ours and isinstance(ours.get("mb_per_s"), int | float) else None
+    out = [
+        f"### {api} ({size_mb:g} MB of encoder output)",
+        "",
+        "| contender | MB/s | canonical events/s | vendor messages/s | ours is |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        mb = r.get("mb_per_s")
+        ratio = f"{base / mb:.1f}x" if base and isinstance(mb, int | float) and mb and r is not ours else ""
+        out.append(
+            f"| {r['name']} | {_number(mb)} | {_number(r.get('events_per_s'), 0)} "
+            f"| {_number(r.get('messages_per_s'), 0)} | {ratio} |"
+        )
+    return out
+
+
+def render(quick: bool, only: set[str] | None = None) -> str:
+    size_sse, size_es, size_codec, repeats = (5.0, 3.0, 5.0, 3) if quick else (50.0, 21.0, 50.0, 5)
+    wanted = only or {"framing", *(api for api, _ in CODEC_BENCHMARKS)}
+    framing: list[str] = []
+    if "framing" in wanted:
+        print(f"SSE benchmark ({size_sse:g} MB, {repeats} runs)...", file=sys.stderr)
+        framing += [*_sse_section(bench_sse.run(size_sse, repeats), size_sse), ""]
+        print(f"eventstream benchmark ({size_es:g} MB, {repeats} runs)...", file=sys.stderr)
+        framing += [*_eventstream_section(bench_eventstream.run(size_es, repeats)), ""]
+    codecs: list[str] = []
+    for api, module in CODEC_BENCHMARKS:
+        if api in wanted:
+            print(f"{api} benchmark ({size_codec:g} MB, {repeats} runs)...", file=sys.stderr)
+            codecs += [*_codec_section(api, module.run(size_codec, repeats), size_codec), ""]
+    if codecs:
+        codecs = [
+            "## Reference decoders (bytes -> canonical events, 64 KiB chunks)",
+            "",
+            f"Goal: {GOALS['codec']}. The floor row is framing plus JSON decoding alone. "
+            "'ours is' = our MB/s divided by that row's.",
+            "",
+            *codecs,
+        ]
     lines = [
         "# Benchmarks",
         "",
@@ -132,10 +199,8 @@ def render(quick: bool) -> str:
         *_machine(),
         f"- Mode: {'quick (small sizes)' if quick else 'full'}, {repeats} timed runs per row",
         "",
-        *_sse_section(sse, size_sse),
-        "",
-        *_eventstream_section(es),
-        "",
+        *framing,
+        *codecs,
     ]
     return "\n".join(lines)
 
@@ -144,8 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run every benchmark and write docs/benchmarks.md.")
     parser.add_argument("--quick", action="store_true", help="small sizes and 3 runs (a smoke run)")
     parser.add_argument("--out", default="docs/benchmarks.md", help="output file, or - for stdout")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PART",
+        help="run only this part: 'framing' or an API id (repeatable); default: everything",
+    )
     args = parser.parse_args(argv)
-    text = render(args.quick)
+    text = render(args.quick, set(args.only) if args.only else None)
     if args.out == "-":
         print(text)
     else:

@@ -57,6 +57,8 @@ def _decode_command(args: argparse.Namespace) -> int:
     if args.api is None and args.framing is None:
         raise UsageError("give --api API (canonical events) or --framing NAME (framed messages)")
     strategy = parse_chunking(args.chunking)
+    if args.api is not None:
+        get_codec(args.api).new_decoder(args.flavour, framing=args.framing)  # UsageError for bad names
     first: _Decoded | None = None
     count = 0
     for count, chunks in enumerate(strategy.chunkings(data), start=1):

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance.errors import ConformanceError
 from conformance.framing.messages import Decoder
 
 #: The real recorded vendor streams (``shared/reference/streams`` beside the checkout, or
@@ -54,6 +55,26 @@ def decode_every_way(factory: Callable[[], Decoder[Any]], data: bytes) -> list[A
         got = feed_all(factory(), chunks)
         assert got == expected, f"feeding {name} gave a different result"
     return expected
+
+
+def decode_until_error(
+    factory: Callable[[], Decoder[Any]], chunks: Iterable[bytes]
+) -> tuple[list[Any], ConformanceError | None]:
+    """Feed ``chunks`` to a fresh decoder, then close it, stopping at the first error.
+
+    Returns the messages delivered before the first :class:`ConformanceError` and that
+    error (``None`` when feeding and closing both succeeded).  Any other exception
+    propagates, so a caller also checks that bad bytes only raise the package's errors.
+    """
+    decoder = factory()
+    out: list[Any] = []
+    try:
+        for chunk in chunks:
+            out.extend(decoder.feed(chunk))
+        out.extend(decoder.close())
+    except ConformanceError as exc:
+        return out, exc
+    return out, None
 
 
 def reference_stream(name: str) -> bytes:

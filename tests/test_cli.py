@@ -118,3 +118,35 @@ def test_readme_quick_start_file_decodes(capsys: pytest.CaptureFixture[str]) -> 
         "call_JMW1whyEaYG438VE1OIflxA2",
         "call_DNYTawLBoN8fj3KN6qU9N1Ou",
     ]
+
+
+def test_decode_api_prints_canonical_events(capsys: pytest.CaptureFixture[str]) -> None:
+    data = Path(__file__).parent / "data" / "openai-chat-parallel-tool-calls.sse"
+    status, lines, err = _run(
+        capsys, "decode", str(data), "--api", "openai/chat-completions", "--chunking", "utf8-boundary"
+    )
+    assert (status, err) == (0, "")
+    events = [json.loads(line) for line in lines]
+    assert events[0]["type"] == "response.start"
+    assert [e["name"] for e in events if e["type"] == "block.start"] == ["GetWeatherArgs", "get_stock_price"]
+    assert events[-1] == {"type": "finish", "reason": "tool_calls", "raw_reason": "tool_calls"}
+
+
+def test_decode_api_exits_1_on_a_truncated_stream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    whole = (Path(__file__).parent / "data" / "openai-chat-parallel-tool-calls.sse").read_bytes()
+    f = tmp_path / "cut.sse"
+    f.write_bytes(whole[: len(whole) // 2])
+    status, lines, err = _run(capsys, "decode", str(f), "--api", "openai/chat-completions")
+    assert status == 1
+    assert json.loads(lines[-1])["category"] == "protocol"
+    assert "malformed stream" in err
+    assert str(f) in err
+
+
+def test_decode_api_refuses_an_unknown_flavour(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "s.sse"
+    f.write_bytes(b"data: [DONE]\n\n")
+    with pytest.raises(SystemExit) as info:
+        main(["decode", str(f), "--api", "openai/chat-completions", "--flavour", "nope"])
+    assert info.value.code == 2
+    assert "vllm" in capsys.readouterr().err

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import random
 import struct
 import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 from uuid import UUID
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.errors import ChecksumError, FramingError, StreamError, TruncatedStream, UsageError
+from conformance.errors import (
+    ChecksumError,
+    ConformanceError,
+    FramingError,
+    StreamError,
+    TruncatedStream,
+    UsageError,
+)
 from conformance.framing.eventstream import (
     EventStreamDecoder,
     encode_event,
@@ -21,7 +29,15 @@ from conformance.framing.eventstream import (
     encode_message,
 )
 from conformance.framing.messages import EventStreamHeader, EventStreamMessage, HeaderType
-from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, reference_stream, split_at
+from tests.helpers import (
+    REFERENCE_STREAMS,
+    decode_every_way,
+    decode_until_error,
+    feed_all,
+    feedings,
+    reference_stream,
+    split_at,
+)
 
 STREAMS = REFERENCE_STREAMS
 BEDROCK_FILES = sorted(STREAMS.glob("bedrock__*.bin")) if STREAMS.is_dir() else []
@@ -64,17 +80,34 @@ def decode(data: bytes) -> list[EventStreamMessage]:
     return feed_all(EventStreamDecoder(), [data])
 
 
+#: What an outcome shows of an error: its type, offset and message.
+ErrorSeen: TypeAlias = tuple[type[ConformanceError], int | None, str] | None
+
+
+def outcome(
+    chunks: Sequence[bytes], factory: Callable[[], EventStreamDecoder] = EventStreamDecoder
+) -> tuple[list[tuple[EventStreamMessage, int]], ErrorSeen]:
+    """The frames (with offsets) delivered before the first error, and its type, offset, message."""
+    messages, error = decode_until_error(factory, chunks)
+    shown = None if error is None else (type(error), error.offset, error.message)
+    return [(m, m.offset) for m in messages], shown
+
+
 def assert_fails_every_way(data: bytes, error: type[Exception], offset: int) -> StreamError:
-    """Every standard feeding of ``data`` raises exactly ``error`` at ``offset``."""
-    caught = None
+    """Every standard feeding of ``data`` raises exactly ``error`` at ``offset``, after the same
+    frames: every frame that ends at or before ``offset``."""
+    expected = decode(data[:offset])
+    first: StreamError | None = None
     for name, chunks in feedings(data):
-        with pytest.raises(StreamError) as info:
-            feed_all(EventStreamDecoder(), chunks)
-        assert type(info.value) is error, f"{name}: {info.value!r}"
-        assert info.value.offset == offset, f"{name}: {info.value}"
-        caught = info.value
-    assert caught is not None
-    return caught
+        messages, caught = decode_until_error(EventStreamDecoder, chunks)
+        assert type(caught) is error, f"{name}: {caught!r}"
+        assert isinstance(caught, StreamError)
+        assert caught.offset == offset, f"{name}: {caught}"
+        assert messages == expected, name
+        assert [m.offset for m in messages] == [m.offset for m in expected], name
+        first = first or caught
+    assert first is not None
+    return first
 
 
 # --------------------------------------------------------------------------- decoding basics
@@ -365,6 +398,62 @@ def test_truncation_at_close(cut: int) -> None:
         assert f"got {cut} of {len(FIRST)} bytes" in err.message
 
 
+SECOND = encode_exception("throttlingException", THROTTLING_PAYLOAD)
+
+
+def _flipped(frame: bytes, at: int) -> bytes:
+    bad = bytearray(frame)
+    bad[at] ^= 0x01
+    return bytes(bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (_flipped(FIRST, 9), ChecksumError),  # prelude CRC
+        (_flipped(FIRST, len(FIRST) - 3), ChecksumError),  # message CRC
+        (raw_frame(total=15)[:12] + bytes(8), FramingError),  # lengths
+        (raw_frame(b"\x01a\x0a", b"{}"), FramingError),  # a header of unknown type
+        (FIRST[:20], TruncatedStream),  # the end comes inside a frame
+    ],
+    ids=["prelude-crc", "message-crc", "lengths", "header", "truncated"],
+)
+@pytest.mark.parametrize("good", [0, 1, 3])
+def test_frames_before_a_malformed_spot_are_delivered_under_every_feeding(
+    bad: bytes, error: type[StreamError], good: int
+) -> None:
+    """N good frames then a bad one: exactly those N frames, then the error, whatever the chunking."""
+    frames = [FIRST, SECOND, FIRST][:good]
+    data = b"".join(frames) + bad
+    if error is not TruncatedStream:
+        data += FIRST  # a good frame after the bad one is never reported
+    expected = decode(b"".join(frames))
+    assert len(expected) == good
+    caught = assert_fails_every_way(data, error, sum(len(f) for f in frames))
+    assert decode_until_error(EventStreamDecoder, [data])[0] == expected
+    assert outcome([data])[1] == (error, caught.offset, caught.message)
+
+
+def test_error_after_frames_in_one_feed_is_raised_by_the_next_call() -> None:
+    decoder = EventStreamDecoder()
+    bad = _flipped(FIRST, 9)
+    assert decoder.feed(FIRST + SECOND + bad) == decode(FIRST + SECOND)
+    with pytest.raises(ChecksumError) as first:
+        decoder.feed(FIRST)  # not decoded: the held error comes first
+    assert first.value.offset == len(FIRST + SECOND)
+    with pytest.raises(ChecksumError) as again:
+        decoder.close()
+    assert again.value is first.value
+
+
+def test_close_raises_the_held_error() -> None:
+    decoder = EventStreamDecoder()
+    assert len(decoder.feed(FIRST + _flipped(FIRST, 9))) == 1
+    with pytest.raises(ChecksumError) as info:
+        decoder.close()  # not TruncatedStream: the held error comes first
+    assert info.value.offset == len(FIRST)
+
+
 def test_a_failed_decoder_keeps_failing() -> None:
     decoder = EventStreamDecoder()
     with pytest.raises(ChecksumError) as first:
@@ -506,8 +595,31 @@ def test_random_frames_round_trip_under_random_chunking(
 
 @given(blob=st.binary(max_size=300), data=st.data())
 def test_arbitrary_bytes_raise_only_stream_errors(blob: bytes, data: st.DataObject) -> None:
-    with contextlib.suppress(StreamError):  # anything else fails the test
-        feed_all(EventStreamDecoder(), _random_chunks(data, blob))
+    """Only stream errors, and (frames delivered, error type, offset, message) never depends
+    on the chunking."""
+    whole = outcome([blob])  # any exception but a ConformanceError fails the test
+    assert outcome(_random_chunks(data, blob)) == whole
+    assert whole[1] is None or issubclass(whole[1][0], StreamError)
+
+
+@given(frames=st.lists(frame_st, max_size=3), tail=st.binary(max_size=60), data=st.data())
+def test_good_frames_then_garbage_give_the_same_outcome_under_any_chunking(
+    frames: list[tuple[list[EventStreamHeader], bytes]], tail: bytes, data: st.DataObject
+) -> None:
+    """Valid frames followed by arbitrary bytes: the valid frames, then whatever the tail gives,
+    identical whole, bytewise and in random chunks."""
+    good = [EventStreamMessage(headers=tuple(h), payload=p) for h, p in frames]
+    blob = b"".join(encode_message(h, p) for h, p in frames) + tail
+    whole = outcome([blob])
+    assert [m for m, _ in whole[0][: len(good)]] == good
+    assert outcome(_random_chunks(data, blob)) == whole
+    assert outcome([blob[i : i + 1] for i in range(len(blob))]) == whole
+    if tail:  # limits low enough for garbage to hit them too
+
+        def small() -> EventStreamDecoder:
+            return EventStreamDecoder(max_headers_length=8, max_payload_length=8)
+
+        assert outcome(_random_chunks(data, blob), small) == outcome([blob], small)
 
 
 @given(block=st.binary(max_size=60), payload=st.binary(max_size=20), data=st.data())
@@ -535,9 +647,14 @@ def test_any_flipped_byte_is_a_checksum_error_in_its_frame(
     at = data.draw(st.integers(0, len(blob) - 1), label="at")
     blob[at] ^= data.draw(st.integers(1, 255), label="mask")
     starts = [sum(len(f) for f in encoded[:i]) for i in range(len(encoded))]
-    with pytest.raises(ChecksumError) as info:
-        feed_all(EventStreamDecoder(), _random_chunks(data, bytes(blob)))
-    assert info.value.offset == max(s for s in starts if s <= at)
+    messages, error = decode_until_error(EventStreamDecoder, _random_chunks(data, bytes(blob)))
+    assert type(error) is ChecksumError
+    assert error.offset == max(s for s in starts if s <= at)
+    # The frames before the damaged one are all delivered, whatever the chunking.
+    assert (
+        messages
+        == [EventStreamMessage(headers=tuple(h), payload=p) for h, p in frames][: starts.index(error.offset)]
+    )
 
 
 @given(frames=st.lists(frame_st, min_size=1, max_size=3), data=st.data())

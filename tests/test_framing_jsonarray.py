@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
+from typing import TypeAlias
 
 import pytest
 from hypothesis import given
@@ -12,7 +14,15 @@ from hypothesis import strategies as st
 from conformance.errors import ConformanceError, FramingError, TruncatedStream, UsageError
 from conformance.framing.jsonarray import JSONArrayDecoder, encode
 from conformance.framing.messages import JSONArrayElement
-from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, reference_stream, split_at
+from tests.helpers import (
+    REFERENCE_STREAMS,
+    decode_every_way,
+    decode_until_error,
+    feed_all,
+    feedings,
+    reference_stream,
+    split_at,
+)
 
 #: The real recorded streams (see PROVENANCE.md there).
 STREAMS = REFERENCE_STREAMS
@@ -36,16 +46,28 @@ def texts(data: bytes) -> list[str]:
     return [element.text for element in decode(data)]
 
 
-def fails(data: bytes, error: type[ConformanceError]) -> ConformanceError:
-    """``data`` raises exactly ``error`` under every standard feeding, always at the same offset."""
-    seen = []
+#: What an outcome shows of an error: its type, offset and message.
+ErrorSeen: TypeAlias = tuple[type[ConformanceError], int | None, str] | None
+
+
+def outcome(chunks: Sequence[bytes]) -> tuple[list[tuple[str, int]], ErrorSeen]:
+    """The elements (text, offset) delivered before the first error; its type, offset, message."""
+    elements, error = decode_until_error(JSONArrayDecoder, chunks)
+    shown = None if error is None else (type(error), error.offset, error.message)
+    return [(e.text, e.offset) for e in elements], shown
+
+
+def fails(data: bytes, error: type[ConformanceError], elements: int = -1) -> ConformanceError:
+    """``data`` raises exactly ``error`` under every standard feeding, always at the same offset,
+    after the same elements (``elements`` of them, when given)."""
+    expected = outcome([data])
+    caught = decode_until_error(JSONArrayDecoder, [data])[1]
+    assert type(caught) is error, caught
+    if elements >= 0:
+        assert len(expected[0]) == elements, expected
     for name, chunks in feedings(data):
-        with pytest.raises(error) as info:
-            feed_all(JSONArrayDecoder(), chunks)
-        assert type(info.value) is error, name
-        seen.append((info.value.offset, info.value.message))
-    assert len(set(seen)) == 1, f"different errors under different feedings: {set(seen)}"
-    return info.value
+        assert outcome(chunks) == expected, f"feeding {name}"
+    return caught
 
 
 # -- elements -------------------------------------------------------------------------
@@ -221,6 +243,61 @@ def test_decoder_that_failed_refuses_more_input() -> None:
         decoder.feed(b"[]")
 
 
+# -- elements before a malformed spot -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "good", "error", "offset"),
+    [
+        (b'[1, {"a":2}, "x" }]', ["1", '{"a":2}', '"x"'], FramingError, 17),
+        (b'[1,2,"\xff"]', ["1", "2"], FramingError, 6),  # invalid UTF-8 in the third element
+        (b"[{}, [1}, 3]", ["{}"], FramingError, 7),  # mismatched bracket inside the second
+        (b"[1,2}", ["1", "2"], FramingError, 4),  # the '}' both ends "2" and is the error
+        (b"[1,2] x", ["1", "2"], FramingError, 6),  # data after the closing ']'
+        (b'[1,\n2,\n{"a"', ["1", "2"], TruncatedStream, 7),  # the end comes inside an element
+        (b"[1, 2", ["1"], TruncatedStream, 4),  # a scalar cut by the end
+        (b"[1,}", ["1"], FramingError, 3),
+        (b"[}, 1]", [], FramingError, 1),
+    ],
+)
+def test_elements_before_a_malformed_spot_are_delivered_under_every_feeding(
+    data: bytes, good: list[str], error: type[ConformanceError], offset: int
+) -> None:
+    """N good elements then a bad byte: exactly those N elements, then the error, whatever the chunking."""
+    caught = fails(data, error, elements=len(good))
+    assert caught.offset == offset
+    elements, _ = decode_until_error(JSONArrayDecoder, [data])
+    assert [e.text for e in elements] == good
+
+
+def test_error_after_elements_in_one_feed_is_raised_by_the_next_call() -> None:
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(b"[1, {}, [2}") == [JSONArrayElement(text="1"), JSONArrayElement(text="{}")]
+    with pytest.raises(FramingError, match="mismatched") as info:
+        decoder.feed(b"]")  # not scanned: the held error comes first
+    assert info.value.offset == 10
+    with pytest.raises(UsageError, match="already failed"):
+        decoder.close()
+
+
+def test_close_raises_the_held_error() -> None:
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(b"[1,2}") == [JSONArrayElement(text="1"), JSONArrayElement(text="2")]
+    with pytest.raises(FramingError, match="unbalanced") as info:
+        decoder.close()  # not TruncatedStream: the held error comes first
+    assert info.value.offset == 4
+    with pytest.raises(UsageError, match="already failed"):
+        decoder.feed(b"]")
+
+
+def test_a_feed_that_completes_no_element_raises_at_once() -> None:
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(b"[1,") == [JSONArrayElement(text="1")]
+    with pytest.raises(FramingError) as info:
+        decoder.feed(b",2]")
+    assert info.value.offset == 3
+
+
 # -- truncation -----------------------------------------------------------------------
 
 
@@ -376,14 +453,6 @@ def test_every_prefix_is_truncated_or_complete(data: st.DataObject) -> None:
         assert [e.text for e in decoded] == elements
 
 
-def _outcome(chunks: list[bytes]) -> object:
-    """The decoded elements with offsets, or the error's type and offset."""
-    try:
-        return [(e.text, e.offset) for e in feed_all(JSONArrayDecoder(), chunks)]
-    except ConformanceError as exc:
-        return (type(exc), exc.offset)
-
-
 _PIECES = [
     b"[",
     b"]",
@@ -404,15 +473,34 @@ _PIECES = [
 ]
 
 
+#: Elements that are good on their own, so that good elements come before bad bytes.
+_GOOD_ELEMENTS = [b"1", b"{}", b'{"a":[1,"]"]}', b'"\\""', '"\u00e9"'.encode(), b"[[]]", b"null"]
+#: ``[`` + elements, each good or arbitrary, joined by commas; maybe a ``]`` and a tail.
+_ELEMENTS = st.builds(
+    lambda elements, close, tail: b"[" + b",\r\n".join(elements) + close + tail,
+    st.lists(
+        st.sampled_from(_GOOD_ELEMENTS) | st.lists(st.sampled_from(_PIECES), max_size=4).map(b"".join),
+        max_size=6,
+    ),
+    st.sampled_from([b"", b"]", b"\n]"]),
+    st.sampled_from([b"", b" ", b",", b"}", b"x", b"\xff"]),
+)
+
+
 @given(
     raw=st.binary(max_size=200)
-    | st.lists(st.sampled_from(_PIECES), max_size=60).map(lambda pieces: b"[" + b"".join(pieces)),
+    | st.lists(st.sampled_from(_PIECES), max_size=60).map(lambda pieces: b"[" + b"".join(pieces))
+    | _ELEMENTS,
     data=st.data(),
 )
 def test_fuzz_only_conformance_errors_and_chunking_never_matters(raw: bytes, data: st.DataObject) -> None:
+    """(elements delivered, error type, offset, message) is the same whole and in random chunks."""
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=12))
-    whole = _outcome([raw])
-    assert _outcome(split_at(raw, cuts)) == whole
-    if isinstance(whole, list):
-        for text, offset in whole:
-            assert raw[offset:].startswith(text.encode())
+    whole = outcome([raw])
+    assert outcome(split_at(raw, cuts)) == whole
+    assert outcome([raw[i : i + 1] for i in range(len(raw))]) == whole
+    elements, error = whole
+    for text, offset in elements:
+        assert raw[offset:].startswith(text.encode())
+    if error is not None:
+        assert error[0] in (FramingError, TruncatedStream)

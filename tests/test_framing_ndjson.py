@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
+from typing import TypeAlias
 
 import pytest
 from hypothesis import given
@@ -12,7 +14,15 @@ from hypothesis import strategies as st
 from conformance.errors import ConformanceError, FramingError, UsageError
 from conformance.framing.messages import NDJSONLine
 from conformance.framing.ndjson import NDJSONDecoder, encode
-from tests.helpers import REFERENCE_STREAMS, decode_every_way, feed_all, feedings, reference_stream, split_at
+from tests.helpers import (
+    REFERENCE_STREAMS,
+    decode_every_way,
+    decode_until_error,
+    feed_all,
+    feedings,
+    reference_stream,
+    split_at,
+)
 
 #: The real recorded streams (see PROVENANCE.md there).
 STREAMS = REFERENCE_STREAMS
@@ -34,16 +44,28 @@ def texts(data: bytes) -> list[str]:
     return [line.text for line in decode(data)]
 
 
-def fails(data: bytes, error: type[ConformanceError]) -> ConformanceError:
-    """``data`` raises exactly ``error`` under every standard feeding, always at the same offset."""
-    seen = []
+#: What an outcome shows of an error: its type, offset and message.
+ErrorSeen: TypeAlias = tuple[type[ConformanceError], int | None, str] | None
+
+
+def outcome(chunks: Sequence[bytes]) -> tuple[list[tuple[str, int]], ErrorSeen]:
+    """The lines (text, offset) delivered before the first error, and that error's type, offset, message."""
+    lines, error = decode_until_error(NDJSONDecoder, chunks)
+    shown = None if error is None else (type(error), error.offset, error.message)
+    return [(line.text, line.offset) for line in lines], shown
+
+
+def fails(data: bytes, error: type[ConformanceError], lines: int = -1) -> ConformanceError:
+    """``data`` raises exactly ``error`` under every standard feeding, always at the same offset,
+    after the same lines (``lines`` of them, when given)."""
+    expected = outcome([data])
+    caught = decode_until_error(NDJSONDecoder, [data])[1]
+    assert type(caught) is error, caught
+    if lines >= 0:
+        assert len(expected[0]) == lines, expected
     for name, chunks in feedings(data):
-        with pytest.raises(error) as info:
-            feed_all(NDJSONDecoder(), chunks)
-        assert type(info.value) is error, name
-        seen.append((info.value.offset, info.value.message))
-    assert len(set(seen)) == 1, f"different errors under different feedings: {set(seen)}"
-    return info.value
+        assert outcome(chunks) == expected, f"feeding {name}"
+    return caught
 
 
 # -- line ends ------------------------------------------------------------------------
@@ -178,6 +200,59 @@ def test_truncated_multibyte_character_at_end_of_stream_is_invalid() -> None:
 
 def test_first_bad_line_wins() -> None:
     assert fails(b'{}\n"\x80"\n"\xff"\n', FramingError).offset == 4
+
+
+# -- lines before a malformed spot ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "good", "offset"),
+    [
+        (b'{"a":1}\n{"b":2}\n"\xff"\n{}\n', ['{"a":1}', '{"b":2}'], 17),
+        (b'{"a":1}\r\n\r\n \n[]\r\n"\xc3("\r\n[]\r\n', ['{"a":1}', "[]"], 18),
+        (b"{}\n[]\n1\n\xed\xa0\x80\n", ["{}", "[]", "1"], 8),  # a UTF-8-encoded surrogate
+        (b'{}\n[]\n"\xc3(', ["{}", "[]"], 7),  # the bad line is the last, unterminated one
+        (b'"\xff"\n{}\n', [], 1),
+    ],
+)
+def test_lines_before_a_malformed_spot_are_delivered_under_every_feeding(
+    data: bytes, good: list[str], offset: int
+) -> None:
+    """N good lines then a bad byte: exactly those N lines, then the error, whatever the chunking."""
+    error = fails(data, FramingError, lines=len(good))
+    assert error.offset == offset
+    lines, _ = decode_until_error(NDJSONDecoder, [data])
+    assert [line.text for line in lines] == good
+
+
+def test_error_after_lines_in_one_feed_is_raised_by_the_next_call() -> None:
+    data = b'{}\n[]\n"\xff"\n{}\n'
+    decoder = NDJSONDecoder()
+    assert decoder.feed(data) == [NDJSONLine(text="{}"), NDJSONLine(text="[]")]
+    with pytest.raises(FramingError) as info:
+        decoder.feed(b"{}\n")  # not decoded: the held error comes first
+    assert info.value.offset == 7
+    assert "invalid UTF-8" in info.value.message
+    with pytest.raises(UsageError, match="already failed"):
+        decoder.close()
+
+
+def test_close_raises_the_held_error() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.feed(b'{}\n"\xff"\n') == [NDJSONLine(text="{}")]
+    with pytest.raises(FramingError) as info:
+        decoder.close()
+    assert info.value.offset == 4
+    with pytest.raises(UsageError, match="already failed"):
+        decoder.feed(b"")
+
+
+def test_a_feed_that_completes_no_line_raises_at_once() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.feed(b"{}\n") == [NDJSONLine(text="{}")]
+    with pytest.raises(FramingError) as info:
+        decoder.feed(b'"\xff"\n[]\n')  # the later good line is never reported
+    assert info.value.offset == 4
 
 
 # -- misuse -----------------------------------------------------------------------------
@@ -328,27 +403,30 @@ def test_round_trip(values: list[object], data: st.DataObject) -> None:
     assert [json.loads(line.text) for line in decoded] == [json.loads(line) for line in lines]
 
 
-def _outcome(chunks: list[bytes]) -> object:
-    """The decoded lines with offsets, or the error's type and offset."""
-    try:
-        return [(line.text, line.offset) for line in feed_all(NDJSONDecoder(), chunks)]
-    except ConformanceError as exc:
-        return (type(exc), exc.offset)
+_PIECES = [b"\n", b"\r", b" ", b"\t", b"{}", b"\xff", b"\xc3", b"\xa9", b"a"]
+#: Lines that are good (or blank) on their own, so that good lines come before bad ones.
+_GOOD_LINES = [b"{}", b'{"a":1}', b"[]", "\u00e9\u20ac".encode(), b"", b" \t", b"\r", b"x\ry"]
+#: Streams made of lines, each good or arbitrary: N good lines, then maybe a bad one.
+_LINED = st.lists(
+    st.sampled_from(_GOOD_LINES) | st.lists(st.sampled_from(_PIECES[1:]), max_size=6).map(b"".join),
+    max_size=8,
+).map(b"\n".join)
 
 
 @given(
-    raw=st.binary(max_size=200)
-    | st.lists(st.sampled_from([b"\n", b"\r", b" ", b"\t", b"{}", b"\xff", b"\xc3", b"\xa9", b"a"])).map(
-        b"".join
-    ),
+    raw=st.binary(max_size=200) | st.lists(st.sampled_from(_PIECES)).map(b"".join) | _LINED,
     data=st.data(),
 )
 def test_fuzz_only_conformance_errors_and_chunking_never_matters(raw: bytes, data: st.DataObject) -> None:
+    """(lines delivered, error type, offset, message) is the same whole and in random chunks."""
     cuts = data.draw(st.lists(st.integers(0, len(raw)), max_size=12))
-    whole = _outcome([raw])
-    assert _outcome(split_at(raw, cuts)) == whole
-    if isinstance(whole, list):
-        for text, offset in whole:
-            assert "\n" not in text
-            assert text.strip(" \t\r")
-            assert raw[offset:].startswith(text.encode())
+    whole = outcome([raw])
+    assert outcome(split_at(raw, cuts)) == whole
+    assert outcome([raw[i : i + 1] for i in range(len(raw))]) == whole
+    lines, error = whole
+    for text, offset in lines:
+        assert "\n" not in text
+        assert text.strip(" \t\r")
+        assert raw[offset:].startswith(text.encode())
+    if error is not None:
+        assert error[0] is FramingError

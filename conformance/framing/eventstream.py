@@ -24,6 +24,11 @@ Header blocks repeat from frame to frame (Bedrock sends the same three headers o
 event), so parsed header tuples are cached by their raw bytes, and so is each header, for
 blocks that differ in one header only (all values are immutable, so sharing is safe).
 Both caches are small and bounded: they are emptied when full.
+
+Errors: frames before a malformed spot are always delivered, whatever the chunking; the
+error follows on the next call.  A ``feed()`` that completes frames and then meets a bad
+frame (CRC, lengths, headers) returns those frames and keeps the error; the next
+``feed()`` or ``close()`` raises it.  A call that completed no frame raises at once.
 """
 
 from __future__ import annotations
@@ -95,8 +100,10 @@ class EventStreamDecoder:
 
     Every error is a :class:`~conformance.errors.FramingError` (``ChecksumError`` for a
     CRC mismatch) or, from :meth:`close`, a :class:`~conformance.errors.TruncatedStream`;
-    its ``offset`` is the stream offset of the offending frame's first byte.  After an
-    error the decoder is broken: later ``feed``/``close`` calls raise the same error.
+    its ``offset`` is the stream offset of the offending frame's first byte.  Frames
+    completed before the bad one are returned first; the error is then raised by the
+    next call (at once when the call completed no frame).  After an error the decoder
+    is broken: later ``feed``/``close`` calls raise the same error object.
     """
 
     __slots__ = (
@@ -157,6 +164,8 @@ class EventStreamDecoder:
                 used = self._walk(view, out)
         except ConformanceError as exc:
             self._error = exc
+            if out:  # deliver the frames before the bad one; the next call raises
+                return out
             raise
         if source is buf:
             del buf[:used]

@@ -19,8 +19,12 @@ or a scalar: a run of bytes up to the next whitespace or punctuation (numbers,
 Errors are :class:`FramingError` with the stream offset of the offending byte.
 ``close()`` before the closing ``]`` raises :class:`TruncatedStream`, whose offset
 is the start of the unfinished element or, between elements, the end of the stream.
-After ``close()``, or after the decoder raised an error, ``feed()`` and ``close()``
-raise :class:`UsageError`.
+Elements before a malformed spot are always delivered, whatever the chunking; the
+error follows on the next call: a ``feed()`` that completes elements and then finds
+a bad byte returns those elements and keeps the error, and the next ``feed()`` or
+``close()`` raises it (the same object: same type, message and offset).  A call
+that completed no element raises at once.  After ``close()``, or after the decoder
+raised an error, ``feed()`` and ``close()`` raise :class:`UsageError`.
 
 Strategy: an explicit state machine whose state survives across chunks, so every
 byte is scanned once.  Between elements, a transition table maps (state, kind of
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from conformance.errors import FramingError, TruncatedStream, UsageError
 from conformance.framing.messages import JSONArrayElement
@@ -132,7 +136,9 @@ class JSONArrayDecoder:
         self._state = _State.START
         self._consumed = 0  # bytes fed before the current chunk
         self._closed = False
-        self._failed: str | None = None
+        self._error: FramingError | None = None  # found after some elements; raised by the next call
+        self._failed: str | None = None  # the message of the error already raised
+        self._blocked = False  # closed, failed or holding an error: every call goes to _refuse
         self._bom_length = 0  # bytes of a leading UTF-8 BOM seen so far
         # The element being scanned (meaningful in state ELEMENT only).
         self._element = bytearray()  # its bytes from earlier chunks
@@ -144,7 +150,8 @@ class JSONArrayDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[JSONArrayElement]:
         """Take the next chunk (any bytes-like object); return the elements it completed (maybe none)."""
-        self._check_usable("feed")
+        if self._blocked:
+            self._refuse("feed")
         if not isinstance(data, bytes):
             if not isinstance(data, bytearray | memoryview):
                 msg = f"feed() takes bytes, not {type(data).__name__}"
@@ -154,6 +161,10 @@ class JSONArrayDecoder:
         try:
             self._scan(data, out)
         except FramingError as exc:
+            self._blocked = True
+            if out:  # deliver what came before the bad byte; the next call raises
+                self._error = exc
+                return out
             self._failed = exc.message
             raise
         self._consumed += len(data)
@@ -161,8 +172,9 @@ class JSONArrayDecoder:
 
     def close(self) -> list[JSONArrayElement]:
         """End of input: nothing more to report, or :class:`TruncatedStream`."""
-        self._check_usable("close")
-        self._closed = True
+        if self._blocked:
+            self._refuse("close")
+        self._closed = self._blocked = True
         state = self._state
         if state is _State.DONE:
             return []
@@ -181,13 +193,17 @@ class JSONArrayDecoder:
             msg = "the stream ended inside the UTF-8 byte order mark"
         raise TruncatedStream(msg, offset=self._consumed)
 
-    def _check_usable(self, method: str) -> None:
+    def _refuse(self, method: str) -> NoReturn:
+        """Raise for a call on a blocked decoder: the error it holds, else :class:`UsageError`."""
+        if self._error is not None:
+            exc, self._error = self._error, None
+            self._failed = exc.message
+            raise exc
         if self._failed is not None:
             msg = f"{method}() on a JSON array decoder that already failed ({self._failed})"
             raise UsageError(msg)
-        if self._closed:
-            msg = f"{method}() on a JSON array decoder that is already closed"
-            raise UsageError(msg)
+        msg = f"{method}() on a JSON array decoder that is already closed"
+        raise UsageError(msg)
 
     # -- scanning ---------------------------------------------------------------------
 

@@ -21,6 +21,11 @@ Decisions (each one is tested):
   last newline, and NDJSON cannot tell a cut line from a complete one anyway:
   truncation is detected above this layer (e.g. Ollama's missing ``done: true``).
   So ``close()`` never raises :class:`TruncatedStream`.
+* Lines before a malformed spot are always delivered, whatever the chunking; the
+  error follows on the next call.  When a call finds the bad byte after completing
+  lines, it returns those lines and keeps the error; the next ``feed()`` or
+  ``close()`` raises it (the same object, so the same type, message and offset).  A
+  call that completed no line raises at once.
 * After ``close()``, or after the decoder raised an error, ``feed()`` and ``close()``
   raise :class:`UsageError`.
 
@@ -32,7 +37,7 @@ once and copied at most twice, whatever the chunking: the decoder is linear.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from conformance.errors import FramingError, UsageError
 from conformance.framing.messages import NDJSONLine
@@ -56,11 +61,14 @@ class NDJSONDecoder:
         self._pending_start = 0  # stream offset of ``_pending[0]``
         self._consumed = 0  # bytes fed so far
         self._closed = False
-        self._failed: str | None = None
+        self._error: FramingError | None = None  # found after some lines; raised by the next call
+        self._failed: str | None = None  # the message of the error already raised
+        self._blocked = False  # closed, failed or holding an error: every call goes to _refuse
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[NDJSONLine]:
         """Take the next chunk (any bytes-like object); return the lines it completed (maybe none)."""
-        self._check_usable("feed")
+        if self._blocked:
+            self._refuse("feed")
         if not isinstance(data, bytes):
             if not isinstance(data, bytearray | memoryview):
                 msg = f"feed() takes bytes, not {type(data).__name__}"
@@ -82,8 +90,7 @@ class NDJSONDecoder:
                 self._emit(data[start:end], base + start, out)
                 start = end + 1
         except FramingError as exc:
-            self._failed = exc.message
-            raise
+            return self._fail(exc, out)
         self._pending = bytearray(data[start:])
         self._pending_start = base + start
         self._consumed += len(data)
@@ -91,25 +98,38 @@ class NDJSONDecoder:
 
     def close(self) -> list[NDJSONLine]:
         """End of input: return the final line if it had no trailing LF."""
-        self._check_usable("close")
-        self._closed = True
+        if self._blocked:
+            self._refuse("close")
+        self._closed = self._blocked = True
         out: list[NDJSONLine] = []
         line = bytes(self._pending)
         self._pending = bytearray()
         try:
             self._emit(line, self._pending_start, out)
         except FramingError as exc:
-            self._failed = exc.message
-            raise
+            return self._fail(exc, out)
         return out
 
-    def _check_usable(self, method: str) -> None:
+    def _fail(self, exc: FramingError, out: list[NDJSONLine]) -> list[NDJSONLine]:
+        """A bad spot after the lines in ``out``: deliver them and keep ``exc``, or raise it now."""
+        self._blocked = True
+        if out:
+            self._error = exc
+            return out
+        self._failed = exc.message
+        raise exc
+
+    def _refuse(self, method: str) -> NoReturn:
+        """Raise for a call on a blocked decoder: the error it holds, else :class:`UsageError`."""
+        if self._error is not None:
+            exc, self._error = self._error, None
+            self._failed = exc.message
+            raise exc
         if self._failed is not None:
             msg = f"{method}() on an NDJSON decoder that already failed ({self._failed})"
             raise UsageError(msg)
-        if self._closed:
-            msg = f"{method}() on an NDJSON decoder that is already closed"
-            raise UsageError(msg)
+        msg = f"{method}() on an NDJSON decoder that is already closed"
+        raise UsageError(msg)
 
     @staticmethod
     def _emit(line: bytes, offset: int, out: list[NDJSONLine]) -> None:

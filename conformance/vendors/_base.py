@@ -82,9 +82,9 @@ class VendorDecoder(ABC):
             try:
                 messages = self._framing.feed(data)
             except StreamError as exc:
-                self._fail(exc)
+                self.__fail(exc)
             else:
-                self._dispatch(messages)
+                self.__dispatch(messages)
         return self.out.take()
 
     def close(self) -> list[Event]:
@@ -102,10 +102,11 @@ class VendorDecoder(ABC):
                     f"byte {exc.offset}: the stream ended inside a message ({exc.message})",
                 )
             except StreamError as exc:
-                self._fail(exc)
+                self.__fail(exc)
             else:
-                self._dispatch(messages)
-            self.on_end()
+                self.__dispatch(messages, at_end=True)
+            if not self.out.terminated:
+                self.on_end()
         if not self.out.terminated:
             self.on_failure()
             self.out.error(ErrorCategory.PROTOCOL, f"the stream ended without {self.TERMINATOR}")
@@ -126,15 +127,21 @@ class VendorDecoder(ABC):
 
     # -- internals -----------------------------------------------------------------
 
-    def _dispatch(self, messages: Sequence[Message]) -> None:
+    def __dispatch(self, messages: Sequence[Message], *, at_end: bool = False) -> None:
         for message in messages:
             try:
                 self.on_message(message)
             except PayloadError as exc:
                 self.on_failure()
-                self.out.error(ErrorCategory.DECODE, exc.describe())
+                if at_end:
+                    # Only the end of input completed this message (e.g. an SSE event
+                    # without its blank line): a payload broken there was cut short.
+                    msg = f"the stream ended inside a message ({exc.describe()})"
+                    self.out.error(ErrorCategory.PROTOCOL, msg)
+                else:
+                    self.out.error(ErrorCategory.DECODE, exc.describe())
 
-    def _fail(self, exc: StreamError) -> None:
+    def __fail(self, exc: StreamError) -> None:
         self._framing_failed = True
         self.on_failure()
         self.out.error(ErrorCategory.DECODE, f"malformed {type(exc).__name__}: {exc.describe()}")

@@ -296,3 +296,12 @@ def test_response_start_is_refused_after_usage() -> None:
     b.start(response_id="late")
     b.finish(FinishReason.STOP, "stop")
     assert not any(isinstance(e, ResponseStart) for e in _events(b))
+
+
+def test_a_payload_cut_short_by_the_end_of_input_is_a_protocol_error() -> None:
+    events = _run(b'{"t": "a"}\n{"t": "b')  # the last line only ends because the input did
+    last = events[-1]
+    assert isinstance(last, Error)
+    assert last.category == ErrorCategory.PROTOCOL
+    assert "ended inside a message" in last.message
+    assert BlockDelta(block=0, text="a") in events

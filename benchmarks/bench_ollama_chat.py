@@ -1,0 +1,201 @@
+"""Benchmark: the Ollama native reference decoder against the floor and the ollama SDK.  I/O: prints a table.
+
+Builds one long synthetic ``/api/chat`` response with the codec's own encoder (default
+knobs): repeated turns of thinking fragments, answer text and two complete tool calls --
+text mixes ASCII, Latin-1, CJK and emoji -- and feeds it in ``chunk_size`` chunks.  Rows
+(median of ``repeats`` timed runs after one warm-up):
+
+* floor: the NDJSON split (``body.split(b"\\n")``) and ``json.loads`` of every line;
+* ours: ``ollama/chat``'s reference decoder, wire bytes to canonical events;
+* ollama SDK (when the ``ollama`` package is installed): ``Client.chat(stream=True)``
+  over an ``httpx.MockTransport`` that streams the same chunks, i.e. the SDK's own
+  ``httpx`` ``iter_lines`` + ``json.loads`` + pydantic ``ChatResponse`` per line.
+
+``mb_per_s`` counts wire bytes (1 MB = 10**6 bytes); ``messages_per_s`` counts NDJSON
+lines; ``events_per_s`` counts canonical events (ours only).
+
+Run: ``python benchmarks/bench_ollama_chat.py [--size-mb 50] [--repeats 5] [--chunk-size 65536]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from typing import TYPE_CHECKING
+
+from conformance.events import Event, FinishReason
+from conformance.vendors._builder import ResponseBuilder
+from conformance.vendors.ollama_chat import CODEC
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+MB = 1_000_000
+_WORDS = (
+    " the",
+    " quick",
+    " brown fox",
+    " café",
+    " naïve",
+    " 你好",
+    "世界",
+    " 🙂",
+    " 🚀✨",
+    "\n",
+    ' "q"',
+    " 1234",
+)
+
+
+def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
+    """A synthetic Ollama chat response of at least ``size_mb`` MB and its number of lines."""
+    rng = random.Random(seed)
+    target = int(size_mb * MB)
+    b = ResponseBuilder()
+    b.start(model="qwen3:8b")
+    block = 0
+    size = 0  # rough wire size: ~125 bytes of JSON around each fragment
+
+    def words(n: int) -> list[str]:
+        return ["".join(rng.choices(_WORDS, k=rng.randint(1, 3))) for _ in range(n)]
+
+    events: list[Event] = []
+    while size < target:
+        for kind, count in (("reasoning", 40), ("text", 120)):
+            if block:
+                b.end(block - 1)
+            b.open(block, kind)
+            for part in words(count):
+                b.delta(block, part)
+                size += 125 + len(part.encode())
+            block += 1
+        events.extend(b.take())
+    calls = [{"city": "Zürich", "days": 3}, {"city": "東京", "units": ["metric", "°C"]}]
+    for n, args in enumerate(calls, start=block):
+        b.open(n, "tool_call", id=f"call_{n}", name="get_weather")
+        b.delta(n, json.dumps(args, ensure_ascii=False, separators=(",", ":")))
+        b.end(n)
+    b.usage(input_tokens=906, output_tokens=block * 80)
+    b.finish(FinishReason.TOOL_CALLS, "stop")
+    events.extend(b.take())
+    body = CODEC.encode(events)
+    return body, body.count(b"\n")
+
+
+def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
+    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
+
+
+def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
+    body = b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    loads = json.loads
+    count = 0
+    for line in body.split(b"\n"):
+        if line:
+            loads(line)
+            count += 1
+    return count, 0
+
+
+def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:
+    decoder = CODEC.new_decoder()
+    events = 0
+    for chunk in chunks:
+        events += len(decoder.feed(chunk))
+    return -1, events + len(decoder.close())
+
+
+def _sdk_runner() -> Callable[[Sequence[bytes]], tuple[int, int]] | None:
+    try:
+        import httpx
+        from ollama import Client
+    except ImportError:
+        return None
+
+    class _Body(httpx.SyncByteStream):
+        def __init__(self, chunks: Sequence[bytes]) -> None:
+            self.chunks = chunks
+
+        def __iter__(self) -> Iterator[bytes]:
+            return iter(self.chunks)
+
+    def run(chunks: Sequence[bytes]) -> tuple[int, int]:
+        def respond(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, headers={"content-type": "application/x-ndjson"}, stream=_Body(chunks))
+
+        client = Client(host="http://ollama.invalid", transport=httpx.MockTransport(respond))
+        return sum(1 for _ in client.chat(model="qwen3:8b", messages=[], stream=True)), 0
+
+    return run
+
+
+def _measure(
+    name: str,
+    runner: Callable[[Sequence[bytes]], tuple[int, int]],
+    chunks: Sequence[bytes],
+    repeats: int,
+    messages: int,
+) -> dict[str, object]:
+    size = sum(map(len, chunks))
+    first = runner(chunks)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        got = runner(chunks)
+        times.append(time.perf_counter() - start)
+        assert got == first, f"{name}: {got}, then {first}"
+    counted, events = first
+    assert counted in (-1, messages), f"{name} counted {counted} messages, not {messages}"
+    median = statistics.median(times)
+    row: dict[str, object] = {
+        "name": name,
+        "mb_per_s": round(size / MB / median, 1),
+        "messages_per_s": round(messages / median),
+        "messages": messages,
+    }
+    if events:
+        row["events_per_s"] = round(events / median)
+        row["events"] = events
+    return row
+
+
+def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
+    """Time the floor, our decoder and (if installed) the ollama SDK; one dict per table row."""
+    body, messages = build_body(size_mb)
+    chunks = _chunks(body, chunk_size)
+    runners: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]] | None]] = [
+        ("floor: split + json.loads", _floor),
+        ("ours: ollama/chat decoder", _ours),
+        ("ollama SDK: Client.chat(stream=True)", _sdk_runner()),
+    ]
+    rows = [
+        _measure(f"{name} [{chunk_size} B chunks]", runner, chunks, repeats, messages)
+        for name, runner in runners
+        if runner is not None
+    ]
+    if runners[-1][1] is None:
+        rows.append(
+            {"name": "ollama SDK: not installed; not measured", "mb_per_s": None, "messages_per_s": None}
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size-mb", type=float, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--chunk-size", type=int, default=65536)
+    args = parser.parse_args()
+    rows = run(args.size_mb, args.repeats, args.chunk_size)
+    width = max(len(str(r["name"])) for r in rows)
+    print(f"{'decoder':<{width}}  {'MB/s':>8}  {'messages/s':>11}  {'events/s':>10}")
+    for r in rows:
+        line = f"{r['name']!s:<{width}}  {r['mb_per_s']!s:>8}  {r['messages_per_s']!s:>11}"
+        print(f"{line}  {r.get('events_per_s', '')!s:>10}")
+
+
+if __name__ == "__main__":
+    main()
