@@ -305,3 +305,24 @@ def test_a_payload_cut_short_by_the_end_of_input_is_a_protocol_error() -> None:
     assert last.category == ErrorCategory.PROTOCOL
     assert "ended inside a message" in last.message
     assert BlockDelta(block=0, text="a") in events
+
+
+@pytest.mark.parametrize("api", list(BUILTIN_CODECS))
+def test_every_builtin_codec_loads_with_a_valid_payload_schema(api: str) -> None:
+    from jsonschema import Draft202012Validator
+
+    from conformance.schemas import load_schema
+
+    codec = get_codec(api)
+    assert codec.api == api
+    assert codec.framings
+    assert codec.flavours
+    schema = load_schema(codec.payload_schema)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    for framing in codec.framings:
+        for flavour in codec.flavours:
+            decoder = codec.new_decoder(flavour, framing=framing)
+            events = decoder.close()  # an empty stream is a truncated one, whatever the API
+            assert isinstance(events[-1], Error)
+            assert events[-1].category == ErrorCategory.PROTOCOL
