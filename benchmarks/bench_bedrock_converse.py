@@ -195,6 +195,8 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
     for name, fn in contenders:
         if fn is not None:
             rows.append({"chunk_size": chunk_size, **_measure(name, fn, chunks, frames, repeats)})
+    for row in rows:  # the SDK's own path is EventStream + its parser; the buffer row is one part of it
+        row["sdk"] = str(row["name"]).startswith("botocore: EventStream +")
     return rows
 
 

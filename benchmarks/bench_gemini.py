@@ -187,6 +187,7 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
         chunks, size = (prefix, prefix_size) if full else (sse_chunks, len(sse))
         rows.append(_measure(name, runner, chunks, size, repeats))
         rows[-1]["body_mb"] = round(size / MB, 1)
+        rows[-1]["sdk"] = full  # generate_content_stream's path; lines+json is only its line reader
     for row in rows:
         row["chunk_size"] = chunk_size
         row.setdefault("body_mb", round(len(sse) / MB, 1))

@@ -148,7 +148,7 @@ def _number(value: object, digits: int = 1) -> str:
 
 
 def _codec_section(api: str, rows: list[dict[str, Any]], size_mb: float) -> list[str]:
-    ours = next((r for r in rows if str(r["name"]).lower().startswith("ours")), None)
+    ours = next((r for r in rows if _is_ours(str(r["name"]))), None)
     base = ours["mb_per_s"] if ours and isinstance(ours.get("mb_per_s"), int | float) else None
     out = [
         f"### {api} ({size_mb:g} MB of encoder output)",
@@ -163,7 +163,39 @@ def _codec_section(api: str, rows: list[dict[str, Any]], size_mb: float) -> list
             f"| {r['name']} | {_number(mb)} | {_number(r.get('events_per_s'), 0)} "
             f"| {_number(r.get('messages_per_s'), 0)} | {ratio} |"
         )
+    sdk = [
+        r
+        for r in rows
+        if r.get("sdk", _is_sdk(str(r["name"]))) and isinstance(r.get("mb_per_s"), int | float)
+    ]
+    if base and sdk:
+        fastest = max(sdk, key=lambda r: r["mb_per_s"])
+        ratio = base / fastest["mb_per_s"]
+        verdict = "met" if ratio >= 3 else "MISSED"
+        out += ["", f"Result: {ratio:.1f}x the SDK's own parsing ({fastest['name']}): {verdict}."]
+        floor = next((r for r in rows if str(r["name"]).lower().startswith("floor")), None)
+        if verdict == "MISSED" and floor and isinstance(floor.get("mb_per_s"), int | float):
+            headroom = floor["mb_per_s"] / fastest["mb_per_s"]
+            reach = ": 3x is out of reach with the standard json module." if headroom < 3 else "."
+            floor_text = "The floor (framing and json.loads, no canonical events)"
+            out.append(f"{floor_text} is {headroom:.1f}x that SDK row{reach}")
+    elif base:
+        out += ["", "Result: no SDK row (not installed), no ratio."]
     return out
+
+
+def _is_ours(name: str) -> bool:
+    return name.lower().startswith(("ours", "reference decoder"))
+
+
+#: Names that mark a row as an official SDK's own stream parsing (a row may say otherwise with
+#: ``"sdk": False``, e.g. a row timing only one part of the SDK's path).
+_SDKS = ("openai", "anthropic", "google-genai", "botocore", "ollama sdk", "cohere sdk")
+
+
+def _is_sdk(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith(_SDKS) and "not installed" not in lowered
 
 
 def render(quick: bool, only: set[str] | None = None) -> str:
