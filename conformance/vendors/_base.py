@@ -28,14 +28,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from conformance.errors import PayloadError, StreamError, TruncatedStream, UsageError
-from conformance.events import ErrorCategory, Event, JSONObject
+from conformance.events import ErrorCategory, Event, JSONObject, dumps
+from conformance.fold import fold
 from conformance.framing import new_decoder as new_framing_decoder
 from conformance.vendors._builder import ResponseBuilder
 
 if TYPE_CHECKING:
     from conformance.framing.messages import Decoder, Message
 
-__all__ = ["Codec", "VendorDecoder", "parse_payload", "sse_decoder"]
+__all__ = ["Codec", "VendorDecoder", "check_expressed", "parse_payload", "sse_decoder"]
 
 K = TypeVar("K")
 
@@ -192,3 +193,20 @@ class Codec(Generic[K]):
     def encode(self, events: Sequence[Event], knobs: K | None = None) -> bytes:
         """Render a canonical sequence as this vendor's wire bytes."""
         return self.encoder(events, self.knobs if knobs is None else knobs)
+
+
+def check_expressed(vendor: str, decoder: VendorDecoder, events: Sequence[Event], body: bytes) -> None:
+    """For encoders that prove their output: raise :class:`UsageError` unless ``body``,
+    decoded by the fresh reference ``decoder``, folds to the same sequence as ``events``."""
+    got = fold([*decoder.feed(body), *decoder.close()])
+    want = fold(events)
+    if got == want:
+        return
+    pairs = enumerate(zip(want, got, strict=False))
+    at = next((i for i, (a, b) in pairs if a != b), min(len(want), len(got)))
+    mine = dumps(want[at]) if at < len(want) else "nothing"
+    theirs = dumps(got[at]) if at < len(got) else "nothing"
+    msg = (
+        f"{vendor} cannot express this sequence: folded event {at} would decode as {theirs} instead of {mine}"
+    )
+    raise UsageError(msg)

@@ -36,11 +36,10 @@ from conformance.events import (
     ResponseStart,
     Unknown,
     Usage,
-    dumps,
 )
-from conformance.fold import fold
 from conformance.framing import sse
 from conformance.framing.messages import SSEEvent
+from conformance.vendors._base import check_expressed
 from conformance.vendors.cohere_chat.decoder import DONE, CohereChatDecoder
 
 if TYPE_CHECKING:
@@ -218,7 +217,7 @@ def encode(events: Sequence[Event], knobs: Knobs) -> bytes:
         space_after_colon=knobs.space_after_colon,
         final_blank_line=knobs.final_blank_line,
     )
-    _verify(events, body)
+    check_expressed("Cohere", CohereChatDecoder("sse", "cohere"), events, body)
     return body
 
 
@@ -288,19 +287,3 @@ def _end(w: _Writer, event: BlockEnd, wire: dict[int, tuple[str, int, str]]) -> 
     if event.incomplete or prefix == "plan":
         return  # cut off by the terminal / a tool plan ends when the next block starts
     w.send({"type": f"{_WIRE_NAME[prefix]}-end", "index": index})
-
-
-def _verify(events: Sequence[Event], body: bytes) -> None:
-    """Raise :class:`UsageError` unless ``body`` decodes to the same folded sequence."""
-    decoder = CohereChatDecoder("sse", "cohere")
-    got = fold([*decoder.feed(body), *decoder.close()])
-    want = fold(events)
-    if got == want:
-        return
-    at = next(
-        (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), min(len(want), len(got))
-    )
-    mine = dumps(want[at]) if at < len(want) else "nothing"
-    theirs = dumps(got[at]) if at < len(got) else "nothing"
-    msg = f"Cohere cannot express this sequence: folded event {at} would decode as {theirs} instead of {mine}"
-    raise UsageError(msg)

@@ -38,10 +38,9 @@ from conformance.events import (
     ResponseStart,
     Unknown,
     Usage,
-    dumps,
 )
-from conformance.fold import fold
 from conformance.framing import ndjson
+from conformance.vendors._base import check_expressed
 from conformance.vendors.ollama_chat.decoder import OllamaDecoder, serialise_arguments
 
 if TYPE_CHECKING:
@@ -225,7 +224,7 @@ def encode(events: Sequence[Event], knobs: Knobs) -> bytes:
             call.arguments = _arguments(BlockEnd(block=block), "".join(raws[block]))
     _render(w, parts, list(calls.values()), terminal, usage)
     body = w.body()
-    _verify(events, body, knobs.flavour)
+    check_expressed("Ollama", OllamaDecoder("ndjson", knobs.flavour), events, body)
     return body
 
 
@@ -259,19 +258,3 @@ def _render(
     text, thinking = (last[1], "") if last[0] == "text" else ("", last[1])
     done = w.frame(text=text, thinking=thinking, calls=calls if in_done else None, done=True)
     w.finish(done, terminal.raw_reason, usage)
-
-
-def _verify(events: Sequence[Event], body: bytes, flavour: str) -> None:
-    """Raise :class:`UsageError` unless ``body`` decodes to the same folded sequence."""
-    decoder = OllamaDecoder("ndjson", flavour)
-    got = fold([*decoder.feed(body), *decoder.close()])
-    want = fold(events)
-    if got == want:
-        return
-    at = next(
-        (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), min(len(want), len(got))
-    )
-    mine = dumps(want[at]) if at < len(want) else "nothing"
-    theirs = dumps(got[at]) if at < len(got) else "nothing"
-    msg = f"Ollama cannot express this sequence: folded event {at} would decode as {theirs} instead of {mine}"
-    raise UsageError(msg)
