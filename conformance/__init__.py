@@ -9,6 +9,7 @@ from __future__ import annotations
 from conformance.chunking import Chunking, parse_chunking
 from conformance.compare import Comparison, Divergence, Verdict, compare
 from conformance.errors import (
+    CaseError,
     ChecksumError,
     ConformanceError,
     EventError,
@@ -49,6 +50,7 @@ __all__ = [
     "BlockDelta",
     "BlockEnd",
     "BlockStart",
+    "CaseError",
     "ChecksumError",
     "ConformanceError",
     "Error",

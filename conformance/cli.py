@@ -14,6 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.check import (
+    CASSETTES_ROOT,
+    Problem,
+    check_path,
+    corpus_listing,
+    quirk_coverage,
+    render_listing,
+)
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
 from conformance.errors import ConformanceError, UsageError
 from conformance.events import Error, ErrorCategory, Event, dumps
@@ -99,6 +107,41 @@ def _first_difference(a: Sequence[object], b: Sequence[object]) -> int:
     return min(len(a), len(b))
 
 
+def _shown(file: str) -> str:
+    """``file`` relative to the working directory when it is below it."""
+    path = Path(file).absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return file
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    report = check_path(args.path)
+    for problem in report.problems:
+        print(Problem(_shown(problem.file), problem.line, problem.message).render())
+    print(report.summary())
+    return 1 if report.problems else 0
+
+
+def _list_command(args: argparse.Namespace) -> int:
+    if args.quirks:
+        listing = quirk_coverage(args.path, api=args.api)
+    else:
+        listing = corpus_listing(args.path, api=args.api)
+    if args.json:
+        print(json.dumps(listing, indent=2, ensure_ascii=False))
+    else:
+        for line in render_listing(listing):
+            print(line)
+    if listing["broken"]:
+        print(
+            f"{PROG} list: {len(listing['broken'])} case folder(s) do not load; `{PROG} check` says why",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Conformance suite for LLM streaming adapters.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -124,6 +167,28 @@ def _parser() -> argparse.ArgumentParser:
         help=f"how to cut the bytes before feeding them (default: whole; one of {', '.join(STRATEGY_NAMES)})",
     )
     dec.set_defaults(handler=_decode_command)
+    chk = sub.add_parser(
+        "check",
+        help="validate the cassette corpus (or one case folder): print every problem",
+        description="Check every case folder: files, manifest, checksums, the vcrpy cassette, the "
+        "expected sequence (its MUST rules, and the reference decoder's agreement when reviewed) "
+        "and secrets. Prints file:line: message per problem and a summary; exit 1 on any problem.",
+    )
+    chk.add_argument("path", nargs="?", default=str(CASSETTES_ROOT), help="corpus root or one case folder")
+    chk.set_defaults(handler=_check_command)
+    lst = sub.add_parser(
+        "list",
+        help="list the APIs (flavours, framings) and the corpus cases, or quirk coverage",
+        description="List each API with its flavours and framings and its cases (id, tier, "
+        "description); with --quirks, each quirk id of the catalogue with the cases citing it.",
+    )
+    lst.add_argument(
+        "path", nargs="?", default=str(CASSETTES_ROOT), help="corpus root (default: the bundled one)"
+    )
+    lst.add_argument("--api", choices=api_ids(), help="only this API")
+    lst.add_argument("--quirks", action="store_true", help="per quirk id, the case ids that cover it")
+    lst.add_argument("--json", action="store_true", help="print JSON instead of text")
+    lst.set_defaults(handler=_list_command)
     return parser
 
 
@@ -135,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.handler(args)
     except UsageError as exc:
         parser.error(exc.message)  # exits with status 2
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly
+        sys.stderr.close()
+        return 1
     return status
 
 

@@ -12,7 +12,8 @@ input bytes, misuse, and malformed canonical data::
     │   ├── TruncatedStream               ``close()`` with a half-finished message
     │   └── PayloadError                  a vendor payload breaks its API's shape
     ├── UsageError (also ValueError)      the caller misused the API or the CLI
-    └── EventError (also ValueError)      canonical event JSON that breaks the model
+    ├── EventError (also ValueError)      canonical event JSON that breaks the model
+    └── CaseError (also ValueError)       a corpus case folder that breaks the case format
 
 Errors carry structured context (``offset``, ``source``, ``case_id``, ``chunking``)
 so that every message can name the file, case, chunking and byte offset.  Context is
@@ -23,6 +24,7 @@ file and the chunking (:meth:`ConformanceError.add_context`).
 from __future__ import annotations
 
 __all__ = [
+    "CaseError",
     "ChecksumError",
     "ConformanceError",
     "EventError",
@@ -146,3 +148,21 @@ class EventError(ConformanceError, ValueError):
     ) -> None:
         super().__init__(f"{path}: {message}", offset=offset, source=source)
         self.path = path
+
+
+class CaseError(ConformanceError, ValueError):
+    """A corpus case folder breaks the case format (``cassettes/README.md``).
+
+    ``path`` is the offending file (``case.json``, ``cassette.yaml``, the stream file or
+    ``expected.jsonl``); ``line`` its 1-based line when one can be named.
+    """
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        super().__init__(message, source=path)
+        self.path = path
+        self.line = line
+
+    def describe(self) -> str:
+        """``file:line: message`` (the line left out when unknown)."""
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"

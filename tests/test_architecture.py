@@ -23,6 +23,7 @@ PURE = [
     "conformance.chunking",
     "conformance.reframe",
     "conformance.strategies",
+    "conformance.secrets",
     "conformance.framing",
     "conformance.framing.messages",
     "conformance.framing.sse",

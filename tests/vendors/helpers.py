@@ -4,19 +4,24 @@ encode -> chunk -> decode round trip."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Collection, Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from conformance.cassettes import Case, expected_events, iter_cases
 from conformance.chunking import DEFAULT_CHUNKINGS, parse_chunking
-from conformance.events import Event, dumps, loads
+from conformance.events import Event, dumps
 from conformance.fold import fold
 from conformance.grammar import check
 from conformance.vendors._base import Codec
 from tests.helpers import split_at
 
-#: Reviewed expected canonical sequences for the real recorded streams, one JSON line per event.
-EXPECTED = Path(__file__).parent / "expected"
+#: Where :func:`write_expected` puts drafts: outside the checkout, so that nothing
+#: unreviewed lands in the corpus by accident.  A reviewed draft becomes a case with
+#: ``tools/import_reference_streams.py --expected <this folder>``.
+DRAFTS = Path(tempfile.gettempdir()) / "conformance-expected-drafts"
 
 
 def decode(
@@ -83,17 +88,28 @@ def assert_round_trip(
     return data
 
 
+@cache
+def _cases_by_recording() -> dict[str, Case]:
+    return {
+        Path(case.source.reference_file).stem: case
+        for case in iter_cases()
+        if case.source.reference_file is not None
+    }
+
+
 def load_expected(name: str) -> list[Event]:
-    """The reviewed expected sequence ``tests/vendors/expected/<name>.jsonl``."""
-    path = EXPECTED / f"{name}.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [loads(line, path=f"{path.name}:{i}") for i, line in enumerate(lines, 1) if line.strip()]
+    """The reviewed expected sequence of the corpus case recorded from ``<name>.*``
+    (the stem of its ``source.reference_file``)."""
+    return expected_events(_cases_by_recording()[name])
 
 
-def write_expected(name: str, events: Sequence[Event]) -> None:
-    """Write a sequence as JSON lines (for drafting; every file is reviewed by hand)."""
-    EXPECTED.mkdir(exist_ok=True)
-    (EXPECTED / f"{name}.jsonl").write_text("".join(dumps(e) + "\n" for e in events), encoding="utf-8")
+def write_expected(name: str, events: Sequence[Event]) -> Path:
+    """Write a draft sequence as JSON lines to ``DRAFTS/<name>.jsonl`` and return its
+    path (for drafting; every sequence is reviewed by hand before it joins the corpus)."""
+    DRAFTS.mkdir(parents=True, exist_ok=True)
+    path = DRAFTS / f"{name}.jsonl"
+    path.write_text("".join(dumps(e) + "\n" for e in events), encoding="utf-8")
+    return path
 
 
 def payloads_of(data: bytes) -> list[Any]:
