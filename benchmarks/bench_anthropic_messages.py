@@ -35,12 +35,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.sse import SSEDecoder
 from conformance.vendors._builder import ResponseBuilder
 from conformance.vendors.anthropic_messages import CODEC
 
-MB = 1_000_000
 _WORDS = (
     "Hello",
     " world",
@@ -105,10 +105,6 @@ def _sample_unit(seed: int) -> list[Any]:
     _unit(b, random.Random(seed), 0)
     b.finish(FinishReason.TOOL_CALLS, "tool_use")
     return b.take()
-
-
-def _chunks(body: bytes, size: int) -> list[bytes]:
-    return [body[i : i + size] for i in range(0, len(body), size)]
 
 
 def _floor(body: bytes, chunks: list[bytes]) -> int:
@@ -182,8 +178,8 @@ def _time(
     """Median seconds of ``repeats`` runs after a warm-up on the first MB (whole events
     only); and what a run produced."""
     warm = body[: body.rfind(b"\n\n", 0, MB) + 2]
-    fn(warm, _chunks(warm, chunk_size))
-    chunks = _chunks(body, chunk_size)
+    fn(warm, fixed_chunks(warm, chunk_size))
+    chunks = fixed_chunks(body, chunk_size)
     times = []
     produced = 0
     for _ in range(max(1, repeats)):

@@ -30,6 +30,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.eventstream import EventStreamDecoder
 from conformance.vendors._builder import ResponseBuilder
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
     from conformance.events import Event
 
-MB = 1_000_000
 _WORDS = [
     *("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "streaming", "tokens"),
     *("arrive", "in", "small", "frames", "each", "carrying", "one", "delta", "of", "text", "to", "render"),
@@ -88,10 +88,6 @@ def _sequence(rng: random.Random, turns: int) -> list[Event]:
 
 def _words(rng: random.Random, low: int, high: int) -> str:
     return " " + " ".join(rng.choices(_WORDS, k=rng.randint(low, high)))
-
-
-def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
-    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
 
 
 # -- contenders: each returns (messages, canonical events or parsed payloads) ------------
@@ -184,7 +180,7 @@ def _measure(
 def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
     """One row per contender (botocore rows only when botocore is installed)."""
     body, frames = build_body(size_mb)
-    chunks = _chunks(body, chunk_size)
+    chunks = fixed_chunks(body, chunk_size)
     contenders: list[tuple[str, Callable[[Sequence[bytes]], int] | None]] = [
         ("floor: our EventStreamDecoder + json.loads", _floor),
         ("ours: bedrock/converse-stream decoder", _ours),

@@ -27,6 +27,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.events import Event, FinishReason
 from conformance.vendors._builder import ResponseBuilder
 from conformance.vendors.cohere_chat import CODEC
@@ -34,7 +35,6 @@ from conformance.vendors.cohere_chat import CODEC
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-MB = 1_000_000
 _WORDS = (
     " the",
     " quick",
@@ -96,10 +96,6 @@ def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
     return body, body.count(b"\n\n")
 
 
-def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
-    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
-
-
 def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
     body = b"".join(chunks) if len(chunks) != 1 else chunks[0]
     loads = json.loads
@@ -155,7 +151,7 @@ def _measure(
 def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
     """Time the floor and our decoder on the synthetic body; one dict per table row."""
     body, messages = build_body(size_mb)
-    chunks = _chunks(body, chunk_size)
+    chunks = fixed_chunks(body, chunk_size)
     runners: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]]]] = [
         ("floor: split + json.loads", _floor),
         ("ours: cohere/chat decoder", _ours),

@@ -28,6 +28,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.framing.eventstream import EventStreamDecoder, encode_message
 from conformance.framing.eventstream import encode_event as encode_plain_event
 from conformance.framing.messages import EventStreamHeader, HeaderType
@@ -35,7 +36,6 @@ from conformance.framing.messages import EventStreamHeader, HeaderType
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-MB = 1_000_000
 _PADDING = string.ascii_lowercase + string.ascii_uppercase + string.digits
 _WORDS = [
     *("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "streaming", "tokens"),
@@ -90,10 +90,6 @@ def build_body(size_mb: float, *, seed: int = 0, vary_headers: bool = False) -> 
 def _event_headers(event_type: str) -> list[EventStreamHeader]:
     values = ((":event-type", event_type), (":content-type", "application/json"), (":message-type", "event"))
     return [EventStreamHeader(name=n, type=HeaderType.STRING, value=v) for n, v in values]
-
-
-def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
-    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
 
 
 def _ours(chunks: Sequence[bytes]) -> int:
@@ -156,7 +152,7 @@ def run(size_mb: float = 21, repeats: int = 5, chunk_size: int = 65536) -> list[
     botocore = _botocore_runner()
     rows: list[dict[str, object]] = []
     body, frames = build_body(size_mb)
-    chunks = _chunks(body, chunk_size)
+    chunks = fixed_chunks(body, chunk_size)
     contenders: list[tuple[str, Callable[[Sequence[bytes]], int]]] = [
         ("floor: zlib.crc32(body)", _floor),
         ("ours: EventStreamDecoder", _ours),
@@ -167,7 +163,7 @@ def run(size_mb: float = 21, repeats: int = 5, chunk_size: int = 65536) -> list[
         row = _measure(name, fn, chunks, frames, repeats)
         rows.append({"table": "chunked", "chunk_size": chunk_size, **row})
     body, frames = build_body(size_mb, vary_headers=True)
-    chunks = _chunks(body, chunk_size)
+    chunks = fixed_chunks(body, chunk_size)
     for name, fn in contenders[1:]:
         row = _measure(f"{name} (+ :date per frame)", fn, chunks, frames, repeats)
         rows.append({"table": "chunked", "chunk_size": chunk_size, **row})

@@ -28,6 +28,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.events import (
     BlockDelta,
     BlockEnd,
@@ -44,7 +45,6 @@ from conformance.vendors.gemini import CODEC, Knobs
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-MB = 1_000_000
 #: The JSON-array row and the SDK's full pipeline (both slow) read at most this many MB.
 SLOW_ROW_MB = 8.0
 _WORDS = (
@@ -86,10 +86,6 @@ def build_sequence(size_mb: float, *, seed: int = 0) -> list[Event]:
         approx += 300 + len(args)
     events.append(Finish(reason=FinishReason.TOOL_CALLS, raw_reason="STOP"))
     return events
-
-
-def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
-    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
 
 
 def _ours(framing: str) -> Callable[[Sequence[bytes]], int]:
@@ -168,11 +164,11 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
     """Every row of the table (see the module docstring)."""
     sse = CODEC.encode(build_sequence(size_mb), Knobs())
     array = CODEC.encode(build_sequence(min(size_mb, SLOW_ROW_MB)), Knobs(framing="json-array"))
-    sse_chunks, array_chunks = _chunks(sse, chunk_size), _chunks(array, chunk_size)
+    sse_chunks, array_chunks = fixed_chunks(sse, chunk_size), fixed_chunks(array, chunk_size)
     # The slow rows read a complete, smaller stream of at most SLOW_ROW_MB (cut at an event
     # boundary: the SDK rejects a body sliced mid-event), to keep a run within minutes.
     small = CODEC.encode(build_sequence(min(size_mb, SLOW_ROW_MB)), Knobs())
-    prefix, prefix_size = _chunks(small, chunk_size), len(small)
+    prefix, prefix_size = fixed_chunks(small, chunk_size), len(small)
     rows = [
         _measure("floor (SSE split + json.loads)", _floor, sse_chunks, len(sse), repeats),
         _measure("ours (sse)", _ours("sse"), sse_chunks, len(sse), repeats),

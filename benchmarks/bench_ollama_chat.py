@@ -26,6 +26,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.events import Event, FinishReason
 from conformance.vendors._builder import ResponseBuilder
 from conformance.vendors.ollama_chat import CODEC
@@ -33,7 +34,6 @@ from conformance.vendors.ollama_chat import CODEC
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-MB = 1_000_000
 _WORDS = (
     " the",
     " quick",
@@ -83,10 +83,6 @@ def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
     events.extend(b.take())
     body = CODEC.encode(events)
     return body, body.count(b"\n")
-
-
-def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
-    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
 
 
 def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
@@ -165,7 +161,7 @@ def _measure(
 def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
     """Time the floor, our decoder and (if installed) the ollama SDK; one dict per table row."""
     body, messages = build_body(size_mb)
-    chunks = _chunks(body, chunk_size)
+    chunks = fixed_chunks(body, chunk_size)
     runners: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]] | None]] = [
         ("floor: split + json.loads", _floor),
         ("ours: ollama/chat decoder", _ours),

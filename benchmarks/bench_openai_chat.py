@@ -34,6 +34,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.messages import SSEEvent
 from conformance.framing.sse import SSEDecoder
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
     from conformance.events import Event
 
-MB = 1_000_000
 _WORDS = (
     " the",
     " quick",
@@ -180,7 +180,7 @@ def run(
     magnitude slower) take the first ``sdk_mb`` MB of the same bodies, to keep a run
     within minutes; every body is alike, so their rates compare."""
     bodies = build_bodies(size_mb)
-    streams = [[body[i : i + chunk_size] for i in range(0, len(body), chunk_size)] for body in bodies]
+    streams = [fixed_chunks(body, chunk_size) for body in bodies]
     few = streams[: max(1, round(len(streams) * min(1.0, sdk_mb / size_mb)))]
     runners: list[tuple[str, str, Callable[[Streams], int], Streams]] = [
         ("floor: SSE framing + json.loads", "messages", _floor, streams),

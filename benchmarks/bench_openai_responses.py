@@ -31,6 +31,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.sse import SSEDecoder
 from conformance.vendors._builder import ResponseBuilder
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
     from conformance.events import Event
 
-MB = 1_000_000
 _WORDS = [
     *("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "streaming", "tokens"),
     *("arrive", "in", "small", "events", "each", "carrying", "one", "delta", "of", "text", "to", "render"),
@@ -85,10 +85,6 @@ def _sequence(rng: random.Random, turns: int) -> list[Event]:
 
 def _words(rng: random.Random, low: int, high: int) -> str:
     return "".join(" " + rng.choice(_WORDS) for _ in range(rng.randint(low, high)))
-
-
-def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
-    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
 
 
 def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:
@@ -172,7 +168,7 @@ def _measure(
 def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
     """One row per contender (the SDK row only when openai is installed)."""
     body, messages = build_body(size_mb)
-    chunks = _chunks(body, chunk_size)
+    chunks = fixed_chunks(body, chunk_size)
     contenders: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]] | None]] = [
         ("ours: openai/responses decoder (bytes -> canonical events)", _ours),
         ("floor: our SSEDecoder + json.loads", _floor),

@@ -26,12 +26,12 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
+from benchmarks._harness import MB, fixed_chunks
 from conformance.framing.sse import SSEDecoder
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-MB = 1_000_000
 _DELTAS = (
     "Hello",
     " world",
@@ -80,10 +80,6 @@ def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
         size += len(event)
     events.append(b"data: [DONE]\n\n")
     return b"".join(events), len(events)
-
-
-def _chunks(body: bytes, chunk_size: int) -> list[bytes]:
-    return [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)]
 
 
 def _floor(chunks: Sequence[bytes]) -> int:
@@ -160,7 +156,7 @@ def _measure(
 def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
     """Time every decoder on the synthetic body; one dict per table row."""
     body, expected = build_body(size_mb)
-    chunks = _chunks(body, chunk_size)
+    chunks = fixed_chunks(body, chunk_size)
     runners: list[tuple[str, Callable[[Sequence[bytes]], int] | None]] = [
         ("floor: body.split(b'\\n\\n')", _floor),
         ("ours: SSEDecoder", _ours),
