@@ -12,6 +12,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from conformance.reference import reference_adapter
+
 settings.register_profile(
     "ci",
     max_examples=200,
@@ -30,3 +32,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_conformance_adapters(config: object) -> dict[str, object]:
+    """The project's own run tests the bundled reference adapter with the whole suite."""
+    return {"reference": reference_adapter}

@@ -23,6 +23,7 @@ from benchmarks import (
     bench_anthropic_messages,
     bench_bedrock_converse,
     bench_cohere_chat,
+    bench_cohere_chat_v1,
     bench_eventstream,
     bench_gemini,
     bench_ollama_chat,
@@ -41,6 +42,7 @@ CODEC_BENCHMARKS = [
     ("gemini/generate-content", bench_gemini),
     ("bedrock/converse-stream", bench_bedrock_converse),
     ("cohere/chat", bench_cohere_chat),
+    ("cohere/chat-v1", bench_cohere_chat_v1),
     ("ollama/chat", bench_ollama_chat),
 ]
 

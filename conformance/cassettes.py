@@ -82,7 +82,8 @@ _NOT_DECLARATIVE = re.compile(r"\bshould\b|^\s*tests?\b", re.I)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CaseSource:
-    """Where the stream comes from: ``recorded``, ``reframed`` or ``synthetic``."""
+    """Where the stream comes from: ``recorded``, ``reframed``, ``synthetic`` or
+    ``imported`` (a user's vcrpy cassette: ``file``, ``interaction``, ``content_encoding``)."""
 
     kind: str
     repo: str | None = None
@@ -94,6 +95,9 @@ class CaseSource:
     note: str | None = None
     scenario: str | None = None
     knobs: Mapping[str, JSONValue] | None = None
+    file: str | None = None
+    interaction: int | None = None
+    content_encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -327,6 +331,9 @@ def _rule_problems(case: Case) -> Iterator[tuple[str, str]]:
         yield ".stream.file", f"a {case.framing} stream is stored as {STREAM_FILES[case.framing]}"
     if case.source.kind == "recorded" and case.source.sha256 != case.stream.sha256:
         yield ".source.sha256", "a recorded stream is the upstream body: the two sha256 digests differ"
+    source = case.source
+    if source.kind == "imported" and not source.content_encoding and source.sha256 != case.stream.sha256:
+        yield ".source.sha256", "an imported body that was not decompressed is the stream: the digests differ"
     if case.chunks is not None:
         bounds = [0, *case.chunks]
         if any(b <= a for a, b in itertools.pairwise(bounds)) or bounds[-1] > case.stream.bytes:
@@ -393,7 +400,8 @@ def cassette_yaml(case: Case, body: bytes, *, base_url: str) -> str:
     """The vcrpy cassette (format version 1) of the case's one interaction, as YAML text."""
     query = f"?{urlencode(dict(case.request.query))}" if case.request.query else ""
     uri = f"{base_url.rstrip('/')}{case.request.path}{query}"
-    request = VcrRequest(case.request.method, uri, None, dict(case.request.headers))
+    sent = None if case.request.body is None else json.dumps(case.request.body, ensure_ascii=False).encode()
+    request = VcrRequest(case.request.method, uri, sent, dict(case.request.headers))
     response = {
         "status": {"code": 200, "message": "OK"},
         "headers": {"content-type": [case.stream.content_type]},

@@ -17,7 +17,9 @@ What is checked, per case folder (``<vendor>/<api>/<case-name>/``):
   the manifest's event count;
 * the expected sequence breaks no MUST rule of :mod:`conformance.grammar`;
 * when ``reviewed``, the reference decoder makes exactly the expected sequence of
-  the stream (a divergence is summarised by :mod:`conformance.compare`);
+  the stream (a divergence is summarised by :mod:`conformance.compare`); an
+  unreviewed draft (``conformance import-vcr`` writes them) is not a problem, but the
+  summary counts it;
 * nothing looks like a secret (:mod:`conformance.secrets`) in case.json,
   cassette.yaml, the stream file or the manifest's request query.
 
@@ -92,10 +94,14 @@ class Report:
 
     cases: int
     problems: tuple[Problem, ...] = field(default=())
+    drafts: int = 0  # cases whose expected sequence is not reviewed yet (not a problem)
 
     def summary(self) -> str:
-        """``N cases, M problems``."""
-        return f"{_plural(self.cases, 'case')}, {_plural(len(self.problems), 'problem')}"
+        """``N cases, M problems``, and the unreviewed drafts when there are any."""
+        text = f"{_plural(self.cases, 'case')}, {_plural(len(self.problems), 'problem')}"
+        if self.drafts:
+            text += f" ({_plural(self.drafts, 'unreviewed draft')}: decoder agreement not checked)"
+        return text
 
 
 def _plural(n: int, word: str) -> str:
@@ -117,7 +123,9 @@ def check_path(path: Path | str = CASSETTES_ROOT) -> Report:
         folders = [path]
     else:
         folders, problems = _layout(path)
-    declared = {folder: _declared_id(folder) for folder in folders}
+    manifests = {folder: _manifest(folder) for folder in folders}
+    declared = {folder: _declared_id(manifest) for folder, manifest in manifests.items()}
+    drafts = sum(1 for manifest in manifests.values() if _is_draft(manifest))
     owners: dict[str, list[Path]] = {}
     for folder, case_id in declared.items():
         if case_id is not None:
@@ -125,7 +133,7 @@ def check_path(path: Path | str = CASSETTES_ROOT) -> Report:
     for folder in folders:
         others = [f for f in owners.get(declared[folder] or "", []) if f != folder]
         problems.extend(_check_folder(folder, others))
-    return Report(len(folders), tuple(problems))
+    return Report(len(folders), tuple(problems), drafts)
 
 
 # -- the layout of the corpus -----------------------------------------------------------
@@ -156,15 +164,24 @@ def _layout(root: Path) -> tuple[list[Path], list[Problem]]:
     return folders, problems
 
 
-def _declared_id(folder: Path) -> str | None:
-    """The ``id`` a manifest declares, read leniently (only to spot duplicate ids;
+def _manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest, read leniently (only to spot duplicate ids and count drafts;
     validating the manifest is the loader's job)."""
     try:
         obj = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    value = obj.get("id") if isinstance(obj, dict) else None
+    return obj if isinstance(obj, dict) else None
+
+
+def _declared_id(manifest: dict[str, Any] | None) -> str | None:
+    value = None if manifest is None else manifest.get("id")
     return value if isinstance(value, str) else None
+
+
+def _is_draft(manifest: dict[str, Any] | None) -> bool:
+    expected = None if manifest is None else manifest.get("expected")
+    return isinstance(expected, dict) and expected.get("reviewed") is False
 
 
 # -- one case folder ---------------------------------------------------------------------
@@ -399,10 +416,21 @@ def quirk_coverage(root: Path | str = CASSETTES_ROOT, *, api: str | None = None)
                 cited.setdefault(quirk, []).append(case.id)
     return {
         "quirks": [
-            {"id": q.id, "kind": q.kind, "title": q.title, "cases": cited.get(q.id, [])} for q in quirks()
+            {
+                "id": q.id,
+                "kind": q.kind,
+                "title": q.title,
+                "cases": cited.get(q.id, []),
+                "not_expressible": q.not_expressible,
+            }
+            for q in quirks()
         ],
         "broken": broken,
     }
+
+
+def _uncovered(reason: str | None) -> str:
+    return "none yet" if reason is None else f"not expressible as a case: {reason}"
 
 
 def render_listing(listing: dict[str, Any]) -> list[str]:
@@ -411,7 +439,8 @@ def render_listing(listing: dict[str, Any]) -> list[str]:
     if "quirks" in listing:
         width = max((len(q["id"]) for q in listing["quirks"]), default=0)
         for q in listing["quirks"]:
-            lines.append(f"{q['id']:<{width}}  {', '.join(q['cases']) or 'none yet'}")
+            shown = ", ".join(q["cases"]) or _uncovered(q.get("not_expressible"))
+            lines.append(f"{q['id']:<{width}}  {shown}")
     else:
         for entry in listing["apis"]:
             lines.append(

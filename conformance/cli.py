@@ -23,9 +23,11 @@ from conformance.check import (
     render_listing,
 )
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
+from conformance.cli_run import add_subcommands as add_run_commands
 from conformance.errors import ConformanceError, UsageError
 from conformance.events import Error, ErrorCategory, Event, dumps
 from conformance.framing import FRAMINGS, decode, new_decoder
+from conformance.import_vcr import add_subcommand as add_import_vcr
 from conformance.registry import api_ids, get_codec
 
 __all__ = ["main"]
@@ -189,6 +191,8 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--quirks", action="store_true", help="per quirk id, the case ids that cover it")
     lst.add_argument("--json", action="store_true", help="print JSON instead of text")
     lst.set_defaults(handler=_list_command)
+    add_import_vcr(sub, PROG)  # conformance import-vcr (conformance/import_vcr.py)
+    add_run_commands(sub, PROG)  # conformance run / replay (conformance/cli_run.py)
     return parser
 
 

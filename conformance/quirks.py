@@ -3,7 +3,9 @@
 I/O: reads the package data file ``conformance/data/quirks.json`` (once, then
 cached).  That file is generated from the project's ``QUIRKS.md`` (one object per
 id: its entry number and section there, its evidence kind and a short title); an
-entry naming two ids (``a / b``) gives two objects sharing the entry number.
+entry naming two ids (``a / b``) gives two objects sharing the entry number.  A quirk
+that no corpus case can show as bytes (an HTTP-level or consumer behaviour) carries
+``not_expressible``: why, and which level of the suite covers it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Quirk:
 
     ``kind`` is the evidence: ``R`` recorded, ``D`` documented, ``I`` a public
     issue, ``X`` no recording (to be synthesised), combined as ``R/D``...
+    ``not_expressible``: why no corpus case can show it (``None``: a case can).
     """
 
     id: str
@@ -33,6 +36,7 @@ class Quirk:
     section: str
     kind: str
     title: str
+    not_expressible: str | None = None
 
 
 @cache
@@ -48,6 +52,7 @@ def quirks() -> tuple[Quirk, ...]:
                 section=str(q["section"]),
                 kind=str(q["kind"]),
                 title=str(q["title"]),
+                not_expressible=None if q.get("not_expressible") is None else str(q["not_expressible"]),
             )
             for q in data["quirks"]
         )

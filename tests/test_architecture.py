@@ -24,12 +24,19 @@ PURE = [
     "conformance.reframe",
     "conformance.strategies",
     "conformance.secrets",
+    "conformance.report",
     "conformance.framing",
     "conformance.framing.messages",
     "conformance.framing.sse",
     "conformance.framing.ndjson",
     "conformance.framing.jsonarray",
     "conformance.framing.eventstream",
+    "conformance.harness.contract",
+    "conformance.harness.outcome",
+    "conformance.harness.verdict",
+    "conformance.harness.matrix",
+    "conformance.harness.faults",
+    "conformance.harness.properties",
 ]
 
 #: Imports that mean I/O, time, or test machinery.

@@ -6,9 +6,9 @@ package.  Run from the checkout::
 
     python tools/import_reference_streams.py [--streams DIR] [--expected DIR] [--root DIR]
 
-Every recording but ``cohere-v1__ndjson-stream-json.txt`` (Cohere's legacy v1 API, which
-no codec covers) becomes one case.  The script is idempotent: a file whose content is
-already right is not touched, and it prints each file it wrote.
+Every recording becomes one case (``LEFT_OUT`` names any that should not, and why).  The
+script is idempotent: a file whose content is already right is not touched, and it prints
+each file it wrote.
 
 Where the expected sequence comes from: ``--expected DIR/<recording stem>.jsonl`` when
 that file exists (the reviewed files that used to live in ``tests/vendors/expected``),
@@ -42,7 +42,8 @@ REFERENCE_STREAMS = Path(
     os.environ.get("CONFORMANCE_REFERENCE_STREAMS", REPO.parent / "shared" / "reference" / "streams")
 )
 LEGACY_EXPECTED = REPO / "tests" / "vendors" / "expected"
-LEFT_OUT = {"cohere-v1__ndjson-stream-json.txt": "Cohere's legacy v1 chat API: no codec covers it"}
+#: Recordings that become no case -> why (none at present).
+LEFT_OUT: dict[str, str] = {}
 #: Recordings of a GET: the background response resumed with ``starting_after`` (every
 #: other recording is the body of a POST that created the response).
 GETS = frozenset({"openai-responses__background-resume-starting-after.txt"})
@@ -50,6 +51,7 @@ GETS = frozenset({"openai-responses__background-resume-starting-after.txt"})
 CHAT, RESPONSES = "openai/chat-completions", "openai/responses"
 ANTHROPIC, GEMINI = "anthropic/messages", "gemini/generate-content"
 BEDROCK, COHERE, OLLAMA = "bedrock/converse-stream", "cohere/chat", "ollama/chat"
+COHERE_V1 = "cohere/chat-v1"
 
 #: File prefix -> (API, flavour, case-name prefix).  A prefix is given when the vendor is
 #: a flavour of another vendor's API.  Z.ai gets ``deepseek``: its stream has DeepSeek's
@@ -62,6 +64,7 @@ VENDORS: dict[str, tuple[str, str, str | None]] = {
     "vertex": (GEMINI, "vertex", "vertex"),
     "bedrock": (BEDROCK, "bedrock", None),
     "cohere": (COHERE, "cohere", None),
+    "cohere-v1": (COHERE_V1, "cohere", None),
     "ollama": (OLLAMA, "generate", None),
     "mistral": (CHAT, "mistral", "mistral"),
     "deepseek": (CHAT, "deepseek", "deepseek"),
@@ -79,6 +82,7 @@ DEFAULT_URLS = {
     RESPONSES: ("https://api.openai.com", "/v1/responses"),
     ANTHROPIC: ("https://api.anthropic.com", "/v1/messages"),
     COHERE: ("https://api.cohere.com", "/v2/chat"),
+    COHERE_V1: ("https://api.cohere.com", "/v1/chat"),
     OLLAMA: ("http://localhost:11434", "/api/generate"),
 }
 FLAVOUR_URLS = {
@@ -456,6 +460,12 @@ CASES: dict[str, Entry] = {
         "reasoning.field_names_vary",
         optional=REASONING,
     ),
+    # -- Cohere v1 (legacy)
+    "cohere-v1__ndjson-stream-json.txt": _e(
+        "legacy v1 NDJSON: text-generation lines, then stream-end with usage",
+        "ndjson.partial_line_across_reads",
+        "usage.location_varies",
+    ),
     # -- Ollama
     "ollama__docs-generate-ndjson.txt": _e(
         "/api/generate text objects ending in a done object with done_reason",
@@ -475,7 +485,7 @@ def _framing(entry: dict[str, Any]) -> str:
         return "eventstream"
     if "WITHOUT alt=sse" in fmt:
         return "json-array"
-    if "ndjson" in fmt:
+    if "ndjson" in fmt or "newline-delimited JSON" in fmt:
         return "ndjson"
     return "sse"
 

@@ -18,5 +18,6 @@ BUILTIN_CODECS: dict[str, str] = {
     "gemini/generate-content": "conformance.vendors.gemini:CODEC",
     "bedrock/converse-stream": "conformance.vendors.bedrock_converse:CODEC",
     "cohere/chat": "conformance.vendors.cohere_chat:CODEC",
+    "cohere/chat-v1": "conformance.vendors.cohere_chat_v1:CODEC",
     "ollama/chat": "conformance.vendors.ollama_chat:CODEC",
 }

@@ -1,0 +1,177 @@
+"""Benchmark: the Cohere v1 chat reference decoder against the floor.  I/O: prints a table.
+
+Builds one long synthetic Cohere v1 response with the codec's own encoder (default
+knobs): repeated turns of a text answer with a citation, then a tool plan and two tool
+calls whose JSON arguments stream in ``tool-calls-chunk`` fragments and are restated by a
+``tool-calls-generation`` -- text mixes ASCII, Latin-1, CJK and emoji -- and feeds it in
+``chunk_size`` chunks.  Rows (median of ``repeats`` timed runs after one warm-up):
+
+* floor: the NDJSON split (``body.split(b"\\n")``) and ``json.loads`` of every line, the
+  least any Cohere v1 client must do;
+* ours: ``cohere/chat-v1``'s reference decoder, wire bytes to canonical events;
+* the cohere SDK's own stream parsing is not measured: the ``cohere`` package is not
+  installed here (it is heavy); its v1 ``chat_stream`` reads ``iter_lines()`` and builds a
+  pydantic model per line, the floor's work and more.
+
+``mb_per_s`` counts wire bytes (1 MB = 10**6 bytes); ``messages_per_s`` counts NDJSON
+lines; ``events_per_s`` counts canonical events (ours only).
+
+Run: ``python benchmarks/bench_cohere_chat_v1.py [--size-mb 50] [--repeats 5] [--chunk-size 65536]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from typing import TYPE_CHECKING
+
+from benchmarks._harness import MB, fixed_chunks
+from conformance.events import Event, FinishReason
+from conformance.vendors._builder import ResponseBuilder
+from conformance.vendors.cohere_chat_v1 import CODEC
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+_WORDS = (
+    " the",
+    " quick",
+    " brown fox",
+    " café",
+    " naïve",
+    " 你好",
+    "世界",
+    " 🙂",
+    " 🚀✨",
+    "\n",
+    ' "q"',
+    " 1234",
+)
+
+
+def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
+    """A synthetic Cohere v1 response of at least ``size_mb`` MB and its number of lines."""
+    rng = random.Random(seed)
+    target = int(size_mb * MB)
+    b = ResponseBuilder()
+    b.start(response_id="87a52a39-dd54-48fa-80cf-14385235c8bd")
+    block = 0
+    size = 0  # rough wire size: ~55 bytes of JSON around each text fragment
+
+    def words(n: int) -> list[str]:
+        return ["".join(rng.choices(_WORDS, k=rng.randint(1, 3))) for _ in range(n)]
+
+    events: list[Event] = []
+    while size < target:
+        b.open(block, "text")
+        for part in words(120):
+            b.delta(block, part)
+            size += 55 + len(part.encode())
+        b.end(block)
+        b.open(block + 1, "citation", data={"start": 0, "end": 5, "text": "quick", "document_ids": ["doc_0"]})
+        b.end(block + 1)
+        b.open(block + 2, "reasoning")  # the tool plan
+        for part in words(20):
+            b.delta(block + 2, part)
+            size += 55 + len(part.encode())
+        b.end(block + 2)
+        block += 3
+        for _ in range(2):
+            args = json.dumps({"city": rng.choice(["Zürich", "東京", "Paris"]), "days": rng.randint(1, 9)})
+            b.open(block, "tool_call", name="get_weather")
+            for i in range(0, len(args), 4):
+                b.delta(block, args[i : i + 4])
+                size += 95
+            b.end(block)
+            block += 1
+        events.extend(b.take())
+    b.usage(input_tokens=949, output_tokens=block * 50)
+    b.finish(FinishReason.TOOL_CALLS, "COMPLETE")
+    events.extend(b.take())
+    body = CODEC.encode(events)
+    return body, body.count(b"\n")
+
+
+def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
+    body = b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    loads = json.loads
+    count = 0
+    for line in body.split(b"\n"):
+        if line:
+            loads(line)
+            count += 1
+    return count, 0
+
+
+def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:
+    decoder = CODEC.new_decoder()
+    events = 0
+    for chunk in chunks:
+        events += len(decoder.feed(chunk))
+    return -1, events + len(decoder.close())
+
+
+def _measure(
+    name: str,
+    runner: Callable[[Sequence[bytes]], tuple[int, int]],
+    chunks: Sequence[bytes],
+    repeats: int,
+    messages: int,
+) -> dict[str, object]:
+    size = sum(map(len, chunks))
+    first = runner(chunks)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        got = runner(chunks)
+        times.append(time.perf_counter() - start)
+        assert got == first, f"{name}: {got}, then {first}"
+    counted, events = first
+    assert counted in (-1, messages), f"{name} counted {counted} messages, not {messages}"
+    median = statistics.median(times)
+    row: dict[str, object] = {
+        "name": name,
+        "mb_per_s": round(size / MB / median, 1),
+        "messages_per_s": round(messages / median),
+        "messages": messages,
+    }
+    if events:
+        row["events_per_s"] = round(events / median)
+        row["events"] = events
+    return row
+
+
+def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
+    """Time the floor and our decoder on the synthetic body; one dict per table row."""
+    body, messages = build_body(size_mb)
+    chunks = fixed_chunks(body, chunk_size)
+    runners: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]]]] = [
+        ("floor: split + json.loads", _floor),
+        ("ours: cohere/chat-v1 decoder", _ours),
+    ]
+    rows = [_measure(f"{name} [{chunk_size} B chunks]", r, chunks, repeats, messages) for name, r in runners]
+    rows.append(
+        {"name": "cohere SDK: not installed (heavy); not measured", "mb_per_s": None, "messages_per_s": None}
+    )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size-mb", type=float, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--chunk-size", type=int, default=65536)
+    args = parser.parse_args()
+    rows = run(args.size_mb, args.repeats, args.chunk_size)
+    width = max(len(str(r["name"])) for r in rows)
+    print(f"{'decoder':<{width}}  {'MB/s':>8}  {'messages/s':>11}  {'events/s':>10}")
+    for r in rows:
+        line = f"{r['name']!s:<{width}}  {r['mb_per_s']!s:>8}  {r['messages_per_s']!s:>11}"
+        print(f"{line}  {r.get('events_per_s', '')!s:>10}")
+
+
+if __name__ == "__main__":
+    main()

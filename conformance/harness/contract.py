@@ -1,0 +1,197 @@
+"""The adapter contract: what an adapter under test declares, what it is given, and how
+its own output becomes canonical events.  No I/O.
+
+An adapter is a :class:`Adapter` value.  Its ``stream`` callable gets a
+:class:`StreamRequest` (the API, flavour, framing and the case's request) and the
+response body as a :class:`ByteChunks` source, and returns the adapter's own events,
+either as an async iterator (an ``async def`` generator) or a sync iterable (a plain
+generator, or a list).  The source is both an async and a sync iterator: an async
+adapter writes ``async for chunk in chunks``, a sync one ``for chunk in chunks``, and
+both should close it when they stop early (``await chunks.aclose()`` /
+``chunks.close()``), as they would close an HTTP response.
+
+``to_canonical`` maps each of the adapter's own events to canonical events: a
+:class:`conformance.events.Event`, a JSON mapping in the form of
+``schemas/canonical-event.schema.json``, an iterable of those, or ``None`` (nothing).
+``map_exception`` maps an exception the adapter raised to a canonical ``error`` event
+(SPEC: an error before any output may be raised instead of emitted); returning
+``None`` means "not a typed error", and the exception is a crash.
+
+Capabilities say what optional content the adapter produces.  A case whose expected
+sequence needs a capability the adapter does not declare is UNSUPPORTED, except
+``usage``: without it, usage is left out of the comparison on both sides.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from conformance.errors import EventError, UsageError
+from conformance.events import EVENT_TYPES, BlockStart, Event, from_json
+from conformance.schemas import validate_event_json
+
+__all__ = [
+    "ALL",
+    "Adapter",
+    "ByteChunks",
+    "Capability",
+    "StreamRequest",
+    "canonical_events",
+    "needed_capabilities",
+]
+
+#: In :attr:`Adapter.apis`, "every flavour of this API".
+ALL = "*"
+
+
+class Capability(StrEnum):
+    """Optional content or behaviour an adapter may declare."""
+
+    #: reasoning blocks (thinking, thought parts, ``reasoning_content``, tool plans)
+    REASONING = "reasoning"
+    #: citation blocks
+    CITATIONS = "citations"
+    #: server-side tool calls and results (web search, code execution)
+    SERVER_TOOLS = "server_tools"
+    #: ``usage`` events (without it, usage is left out of every comparison)
+    USAGE = "usage"
+    #: honours :attr:`StreamRequest.cancel`: stops pulling, closes the source, ends with ``abort``
+    ABORT_SIGNAL = "abort_signal"
+
+
+#: Block kinds whose presence in an expected sequence needs a capability.
+_KIND_NEEDS = {
+    "reasoning": Capability.REASONING,
+    "citation": Capability.CITATIONS,
+    "server_tool_call": Capability.SERVER_TOOLS,
+    "server_tool_result": Capability.SERVER_TOOLS,
+}
+
+
+_EVENT_CLASSES: tuple[type, ...] = tuple(EVENT_TYPES.values())
+
+
+class ByteChunks(Protocol):
+    """The response body, chunk by chunk: iterate it (sync or async), close it when done."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+    async def __anext__(self) -> bytes: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+    def __next__(self) -> bytes: ...
+    async def aclose(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamRequest:
+    """What the adapter is asked to decode.
+
+    ``api`` is a registry id (``anthropic/messages``), ``flavour`` the server variant,
+    ``framing`` the body's framing (Gemini streams ``sse`` or ``json-array``).
+    ``method``, ``path``, ``query`` and ``body`` are the case's request, for adapters
+    that want them.  ``cancel`` is set when the consumer cancels in the "signal" mode
+    of the cancellation tests; an adapter with :attr:`Capability.ABORT_SIGNAL` checks
+    it before each pull and then ends with an ``abort`` event.
+    """
+
+    api: str
+    flavour: str
+    framing: str
+    case_id: str = ""
+    method: str = "POST"
+    path: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, Any] | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+#: ``stream(request, chunks)``: an async iterator or a sync iterable of the adapter's events.
+StreamFunction = Callable[[StreamRequest, ByteChunks], "AsyncIterator[Any] | Iterable[Any]"]
+
+
+def _identity(item: Any) -> Any:
+    return item
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Adapter:
+    """An adapter under test.
+
+    ``apis`` maps each supported API id to the flavours supported (:data:`ALL` for
+    every one); ``framings`` the framings it reads (:data:`ALL` by default).
+    ``xfail`` maps test-id patterns to the reason the failure is expected; in a pattern
+    ``*`` is any text and everything else is literal (``"gemini/*[*-bytewise]"``, or a
+    whole id).  A matching test that passes fails (strict).
+    """
+
+    name: str
+    stream: StreamFunction
+    apis: Mapping[str, Collection[str]]
+    capabilities: frozenset[Capability] = frozenset({Capability.USAGE})
+    framings: Collection[str] = (ALL,)
+    to_canonical: Callable[[Any], Any] = _identity
+    map_exception: Callable[[BaseException], Any] | None = None
+    xfail: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name or any(c in self.name for c in "[]/ \t\n"):
+            msg = f"adapter name {self.name!r} must be non-empty, without spaces, '/', '[' or ']'"
+            raise UsageError(msg)
+        if not callable(self.stream):
+            raise UsageError(
+                f"adapter {self.name!r}: stream must be callable, got {type(self.stream).__name__}"
+            )
+        unknown = {str(c) for c in self.capabilities} - {str(c) for c in Capability}
+        if unknown:
+            valid = ", ".join(c.value for c in Capability)
+            msg = f"adapter {self.name!r}: unknown capabilities {sorted(unknown)} (valid: {valid})"
+            raise UsageError(msg)
+        object.__setattr__(self, "capabilities", frozenset(Capability(c) for c in self.capabilities))
+
+    def supports(self, api: str, flavour: str, framing: str) -> bool:
+        """Whether the adapter claims the API in this flavour and framing."""
+        flavours = self.apis.get(api)
+        if flavours is None:
+            return False
+        return (ALL in flavours or flavour in flavours) and (ALL in self.framings or framing in self.framings)
+
+
+def needed_capabilities(events: Iterable[Event]) -> frozenset[Capability]:
+    """The capabilities an adapter needs to produce ``events`` (usage excluded)."""
+    return frozenset(
+        _KIND_NEEDS[e.kind] for e in events if isinstance(e, BlockStart) and e.kind in _KIND_NEEDS
+    )
+
+
+def _one(item: Any, path: str) -> Event:
+    if isinstance(item, Mapping):
+        problems = validate_event_json(dict(item), path=path)
+        if problems:
+            raise EventError(problems[0].split(": ", 1)[-1], path=problems[0].split(": ", 1)[0])
+        return from_json(dict(item), path=path)
+    if isinstance(item, _EVENT_CLASSES):
+        return item  # type: ignore[return-value]
+    raise EventError(f"expected a canonical event or its JSON object, got {type(item).__name__}", path=path)
+
+
+def canonical_events(mapped: Any, index: int) -> list[Event]:
+    """What ``to_canonical`` returned for the adapter's ``index``-th event, as events.
+
+    Raises :class:`EventError` naming the path (``$.output[7]``, or
+    ``$.output[7][1].usage`` for the second of several) of the first bad value.
+    """
+    path = f"$.output[{index}]"
+    if mapped is None:
+        return []
+    if isinstance(mapped, (Mapping, *_EVENT_CLASSES)):
+        return [_one(mapped, path)]
+    if isinstance(mapped, Iterable) and not isinstance(mapped, str | bytes):
+        return [_one(item, f"{path}[{i}]") for i, item in enumerate(mapped)]
+    raise EventError(
+        f"to_canonical returned {type(mapped).__name__}: expected an event, a mapping, a list or None",
+        path=path,
+    )

@@ -1,0 +1,152 @@
+"""Execute one test of the matrix: run the adapter, judge the outcome, describe it.
+
+Driver layer: reads the case's body from the corpus and runs the adapter through
+:mod:`conformance.harness.run` in a fresh event loop.  Shared by the pytest plugin and
+``conformance replay``, so both give the same verdict and the same failure text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.cassettes import Case, case_body
+from conformance.chunking import parse_chunking
+from conformance.compare import render
+from conformance.errors import UsageError
+from conformance.events import Event
+from conformance.harness.contract import Adapter, Capability, StreamRequest, needed_capabilities
+from conformance.harness.matrix import Spec
+from conformance.harness.outcome import Outcome
+from conformance.harness.run import CancelMode, run_stream
+from conformance.harness.verdict import Judgement, Verdict, apply_xfail, judge_cancel, judge_case, unsupported
+
+__all__ = ["Limits", "Result", "execute", "failure_text", "record", "request_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds for one stream: seconds before it counts as hung, events before endless."""
+
+    timeout: float = 30.0
+    max_events: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One executed test."""
+
+    spec: Spec
+    judgement: Judgement
+    outcome: Outcome
+    duration: float
+
+
+def request_for(case: Case) -> StreamRequest:
+    """The :class:`StreamRequest` an adapter gets for ``case`` (a fresh cancel signal)."""
+    return StreamRequest(
+        api=case.api,
+        flavour=case.flavour,
+        framing=case.framing,
+        case_id=case.id,
+        method=case.request.method,
+        path=case.request.path,
+        query=dict(case.request.query),
+        body=case.request.body if isinstance(case.request.body, dict) else None,
+    )
+
+
+def _chunk_sets(spec: Spec, case: Case, body: bytes) -> Iterator[list[bytes]]:
+    return parse_chunking(spec.chunking).chunkings(body, recorded=case.chunks)
+
+
+async def _run(
+    spec: Spec, adapter: Adapter, case: Case, expected: Sequence[Event], limits: Limits
+) -> tuple[Judgement, Outcome]:
+    body = case_body(case)
+    bounds: dict[str, Any] = {"time_limit": limits.timeout, "max_events": limits.max_events}
+    if spec.cancel is None:
+        judgement = unsupported("the chunking cuts nothing")
+        outcome = Outcome()
+        for chunks in _chunk_sets(spec, case, body):
+            outcome = await run_stream(adapter, request_for(case), chunks, **bounds)
+            judgement = judge_case(expected, outcome, adapter.capabilities)
+            if judgement.verdict is Verdict.FAIL:
+                break
+        return judgement, outcome
+    if spec.cancel.mode is CancelMode.SIGNAL and Capability.ABORT_SIGNAL not in adapter.capabilities:
+        return unsupported("the adapter does not declare the abort_signal capability"), Outcome()
+    chunks = next(_chunk_sets(spec, case, body))
+    plain = await run_stream(adapter, request_for(case), chunks, **bounds)
+    try:
+        outcome = await run_stream(adapter, request_for(case), chunks, cancel=spec.cancel, **bounds)
+    except UsageError as exc:  # a sync adapter cannot be cancelled as a task
+        return unsupported(str(exc)), Outcome()
+    signal = spec.cancel.mode is CancelMode.SIGNAL
+    return judge_cancel(plain.events, outcome, adapter.capabilities, signal=signal), outcome
+
+
+def execute(spec: Spec, adapter: Adapter, case: Case, expected: Sequence[Event], limits: Limits) -> Result:
+    """Run one test and judge it (UNSUPPORTED without running when the adapter disclaims it)."""
+    started = time.perf_counter()
+    outcome = Outcome()
+    if not adapter.supports(case.api, case.flavour, case.framing):
+        judgement = unsupported(f"the adapter does not declare {case.api} ({case.flavour}, {case.framing})")
+    elif missing := needed_capabilities(expected) - adapter.capabilities:
+        judgement = unsupported(f"the case needs {', '.join(sorted(c.value for c in missing))}")
+    else:
+        judgement, outcome = asyncio.run(_run(spec, adapter, case, expected, limits))
+    judgement = apply_xfail(judgement, spec.test_id, adapter.xfail)
+    return Result(spec, judgement, outcome, time.perf_counter() - started)
+
+
+def failure_text(result: Result, replay: str) -> str:
+    """The report of a failed test: why, the rules broken, the diff, the bytes, the command."""
+    spec, judgement, outcome = result.spec, result.judgement, result.outcome
+    lines = [
+        f"{spec.case_id}: {judgement.verdict.value} for adapter {spec.adapter}, {spec.variant}",
+        f"  {judgement.reason}",
+        f"  termination: {judgement.termination.value if judgement.termination else '-'}",
+    ]
+    if judgement.rule_violations:
+        lines.append("  MUST rules broken by the adapter's events:")
+        lines += [f"    {v}" for v in judgement.rule_violations]
+    if judgement.comparison is not None:
+        lines += ["  " + line for line in render(judgement.comparison).splitlines()]
+    tail = outcome.last_bytes[-80:]
+    lines.append(f"  bytes fed: {outcome.offset} in {outcome.pulls} pulls; last bytes fed: {tail!r}")
+    lines.append(f"  reproduce: {replay}")
+    return "\n".join(lines)
+
+
+def record(result: Result, case: Case, replay: str, seed: int | None) -> dict[str, Any]:
+    """The result record of one test (the shape ``schemas/report.schema.json`` gives)."""
+    spec, judgement = result.spec, result.judgement
+    comparison = judgement.comparison
+    divergence = comparison.divergence if comparison is not None else None
+    failed = judgement.verdict is Verdict.FAIL
+    return {
+        "test_id": spec.test_id,
+        "adapter": spec.adapter,
+        "case": case.id,
+        "api": case.api,
+        "flavour": case.flavour,
+        "framing": case.framing,
+        "tier": case.tier,
+        "source": case.source.kind,
+        "variant": spec.variant,
+        "chunking": spec.chunking,
+        "verdict": judgement.verdict.value,
+        "termination": None if judgement.termination is None else judgement.termination.value,
+        "reason": judgement.reason,
+        "duration": round(result.duration, 6),
+        "first_divergence": None if divergence is None else divergence.index,
+        "violations": list(judgement.rule_violations),
+        "should": list(judgement.should),
+        "diff": list(comparison.diff) if comparison is not None and failed else [],
+        "replay": replay,
+        "seed": seed,
+    }

@@ -1,0 +1,93 @@
+"""The test matrix: adapter x case x chunking (and the cancellation runs), with readable
+test ids.  No I/O (cases come in already loaded).
+
+A test id reads as a path: ``<case id>[<adapter>-<variant>]``, e.g.
+``anthropic/messages/text-then-tool-use[reference-bytewise]`` or
+``openai/chat-completions/parallel-tool-calls[reference-cancel-signal]``, so ``-k`` and
+``conformance replay`` can name one.
+
+Chunkings are pruned where they cannot differ from ``whole``: ``recorded`` needs
+recorded boundaries, ``prelude`` an eventstream body, and ``cr-lf`` a text framing.
+Cancellation runs (one per :class:`~conformance.harness.run.CancelMode`) use the
+``random:0`` chunking and cancel after half of the expected events; cases with fewer
+than three expected events get none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from conformance.cassettes import Case
+from conformance.harness.run import CancelMode, CancelPlan
+
+__all__ = ["CANCEL_CHUNKING", "Spec", "build_matrix", "chunkings_for", "parse_test_id"]
+
+#: The chunking of the cancellation runs: many small reads, so there is a next pull to refuse.
+CANCEL_CHUNKING = "random:0"
+_TEXT_FRAMINGS = frozenset({"sse", "ndjson", "json-array"})
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One test: an adapter, a case, a chunking, and maybe a cancellation."""
+
+    adapter: str
+    case_id: str
+    chunking: str
+    cancel: CancelPlan | None = None
+
+    @property
+    def variant(self) -> str:
+        """``bytewise``, ``random:0``, ``cancel-close``..."""
+        return self.chunking if self.cancel is None else f"cancel-{self.cancel.mode.value}"
+
+    @property
+    def test_id(self) -> str:
+        """``<case id>[<adapter>-<variant>]``."""
+        return f"{self.case_id}[{self.adapter}-{self.variant}]"
+
+
+def chunkings_for(case: Case, names: Iterable[str]) -> list[str]:
+    """The chunkings of ``names`` that can cut this case differently from ``whole``."""
+    keep = []
+    for name in names:
+        if name == "recorded" and not case.chunks:
+            continue
+        if name == "prelude" and case.framing != "eventstream":
+            continue
+        if name == "cr-lf" and case.framing not in _TEXT_FRAMINGS:
+            continue
+        keep.append(name)
+    return keep
+
+
+def build_matrix(
+    adapters: Sequence[str],
+    cases: Sequence[Case],
+    chunkings: Sequence[str],
+    *,
+    expected_counts: dict[str, int],
+    cancel_modes: Sequence[CancelMode] = tuple(CancelMode),
+) -> list[Spec]:
+    """Every test, in a stable order: by adapter, then case id, then variant."""
+    specs: list[Spec] = []
+    for adapter in adapters:
+        for case in sorted(cases, key=lambda c: c.id):
+            specs.extend(Spec(adapter, case.id, name) for name in chunkings_for(case, chunkings))
+            count = expected_counts.get(case.id, 0)
+            if count >= 3:
+                after = count // 2
+                specs.extend(
+                    Spec(adapter, case.id, CANCEL_CHUNKING, CancelPlan(mode, after)) for mode in cancel_modes
+                )
+    return specs
+
+
+def parse_test_id(test_id: str) -> tuple[str, str, str]:
+    """``(case id, adapter, variant)`` of a test id; :class:`ValueError` if it is not one."""
+    case_id, _, rest = test_id.partition("[")
+    if not rest.endswith("]") or "-" not in rest:
+        raise ValueError(f"not a conformance test id: {test_id!r}")
+    adapter, _, variant = rest[:-1].partition("-")
+    return case_id, adapter, variant
