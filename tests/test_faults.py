@@ -225,10 +225,10 @@ def _invent_text(event: Event) -> Any:
 
 
 WRONG = [
-    ("finish-on-eof", _protocol_to_finish, {FaultKind.TRUNCATE}),
-    ("swallows-errors", _drop_errors, set(FaultKind)),
-    ("one-category", _everything_is_a_server_error, set(FaultKind)),
-    ("adds-text", _invent_text, set(FaultKind)),
+    ("finish_on_eof", _protocol_to_finish, {FaultKind.TRUNCATE}),
+    ("swallows_errors", _drop_errors, set(FaultKind)),
+    ("one_category", _everything_is_a_server_error, set(FaultKind)),
+    ("adds_text", _invent_text, set(FaultKind)),
 ]
 
 
@@ -241,7 +241,7 @@ def test_faults_catch_adapters_that_get_failures_wrong(
     adapter = _wrapped(name, mapper)
     for fault in _faults(case_id):
         verdict = _judge(adapter, case, fault)
-        if fault.kind in caught and not (name == "adds-text" and _no_text_before(case, fault)):
+        if fault.kind in caught and not (name == "adds_text" and _no_text_before(case, fault)):
             assert verdict is Verdict.FAIL, f"{name} passed {fault.name}"
 
 
@@ -253,7 +253,7 @@ def _no_text_before(case: Case, fault: Fault) -> bool:
 def test_a_finish_after_truncation_is_named_as_such() -> None:
     case = _cases()["openai/chat-completions/parallel-tool-calls"]
     fault = _faults(case.id)[0]
-    outcome = _run(_wrapped("finish-on-eof", _protocol_to_finish), case, fault)
+    outcome = _run(_wrapped("finish_on_eof", _protocol_to_finish), case, fault)
     judgement = fault.judge(expected_events(case), outcome.events, outcome.termination)
     assert judgement.verdict is Verdict.FAIL
     assert "reported as a finish" in judgement.reason

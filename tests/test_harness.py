@@ -30,11 +30,12 @@ from conformance.events import (
 )
 from conformance.harness.contract import ALL, Adapter, ByteChunks, Capability, StreamRequest, canonical_events
 from conformance.harness.execute import Limits, execute
+from conformance.harness.loading import make_adapter
 from conformance.harness.matrix import Spec, build_matrix, chunkings_for, parse_test_id
 from conformance.harness.outcome import Outcome, Termination
 from conformance.harness.run import CancelMode, CancelPlan, run_stream_sync
 from conformance.harness.source import RecordingSource, SourceClosedError
-from conformance.harness.verdict import Verdict, apply_xfail, judge_case, matches
+from conformance.harness.verdict import Verdict, apply_xfail, judge_cancel, judge_case, matches
 from conformance.reference import reference_adapter
 
 CASE = load_case(CASSETTES_ROOT / "anthropic" / "messages" / "text-then-tool-use")
@@ -255,6 +256,25 @@ def test_a_cancelled_adapter_that_never_closes_its_source_leaks(mode: CancelMode
     assert outcome.problem == "the adapter was cancelled and never closed its byte source"
 
 
+def test_a_leaking_cancel_is_not_also_blamed_for_the_missing_terminal() -> None:
+    plain = run_stream_sync(_adapter(_no_close), _request(), SMALL).events
+    outcome = run_stream_sync(_adapter(_no_close), _request(), SMALL, cancel=CancelPlan(CancelMode.CLOSE, 3))
+    judgement = judge_cancel(plain, outcome, frozenset(Capability), signal=False)
+    assert judgement.verdict is Verdict.FAIL
+    assert "never closed its byte source" in judgement.reason
+    assert not any(v.startswith("sequence.terminal") for v in judgement.rule_violations)
+
+
+def test_a_factory_that_raises_is_a_usage_error_naming_it() -> None:
+    def factory() -> Adapter:
+        raise TypeError("missing api key")
+
+    with pytest.raises(
+        UsageError, match=r"--conformance-adapter=x:y: the factory raised TypeError: missing api key"
+    ):
+        make_adapter(factory, what="--conformance-adapter=x:y")
+
+
 def test_ignoring_the_cancel_signal_is_a_pull_after_the_cancel() -> None:
     outcome = run_stream_sync(_adapter(_no_close), _request(), SMALL, cancel=CancelPlan(CancelMode.SIGNAL, 3))
     assert outcome.termination is Termination.LEAKED
@@ -351,6 +371,10 @@ def test_an_adapter_that_disclaims_the_api_or_a_capability_is_unsupported() -> N
 def test_bad_adapter_declarations_are_usage_errors() -> None:
     with pytest.raises(UsageError, match="name"):
         Adapter(name="a b", stream=_no_close, apis={})
+    with pytest.raises(UsageError, match="'-'"):
+        Adapter(
+            name="my-adapter", stream=_no_close, apis={}
+        )  # ids split adapter and variant at the first '-'
     with pytest.raises(UsageError, match="unknown capabilities"):
         Adapter(name="a", stream=_no_close, apis={}, capabilities=frozenset({"telepathy"}))  # type: ignore[arg-type]
 

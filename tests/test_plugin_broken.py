@@ -539,8 +539,9 @@ def test_a_raising_adapter_fails_with_its_traceback_and_byte_offset(pytester: py
 def test_garbage_output_fails_naming_the_json_path(pytester: pytest.Pytester) -> None:
     text = _failure(pytester, "garbage")
     assert re.search(
-        r"bad-output: adapter event \d+ mapped to a bad canonical event at \$\.output\[\d+\]\.text", text
+        r"bad-output: adapter event \d+ mapped to a bad canonical event: \$\.output\[\d+\]\.text: ", text
     )
+    assert len(re.findall(r"\$\.output\[\d+\]\.text", text.split("bad-output:", 1)[1].splitlines()[0])) == 1
 
 
 def test_endless_output_is_bounded(pytester: pytest.Pytester) -> None:

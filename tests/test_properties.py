@@ -64,7 +64,7 @@ def _loses_text() -> Adapter:
     def drop(event: Event) -> Event | None:
         return None if isinstance(event, BlockDelta) and len(event.text) > 1 else event
 
-    return dataclasses.replace(REFERENCE, name="loses-text", to_canonical=drop)
+    return dataclasses.replace(REFERENCE, name="loses_text", to_canonical=drop)
 
 
 def test_find_failure_passes_the_reference_adapter() -> None:

@@ -138,8 +138,8 @@ class Adapter:
     xfail: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.name or any(c in self.name for c in "[]/ \t\n"):
-            msg = f"adapter name {self.name!r} must be non-empty, without spaces, '/', '[' or ']'"
+        if not self.name or any(c in self.name for c in "[]/- \t\n"):
+            msg = f"adapter name {self.name!r} must be non-empty, without spaces, '/', '-', '[' or ']'"
             raise UsageError(msg)
         if not callable(self.stream):
             raise UsageError(

@@ -76,9 +76,9 @@ from conformance.events import json_equal as _json_equal
 from conformance.fold import FoldedBlock, fold_parts
 from conformance.framing import new_decoder
 from conformance.framing.messages import Message, SSEEvent
-from conformance.grammar import Level, check
+from conformance.grammar import Level
 from conformance.harness.run import Termination
-from conformance.harness.verdict import Judgement, Verdict
+from conformance.harness.verdict import Judgement, Verdict, violations
 from conformance.registry import get_codec
 from conformance.vendors._builder import default_retryable
 from conformance.vendors.openai_chat import flavour_knobs
@@ -479,10 +479,8 @@ def judge_fault(
 ) -> Judgement:
     """The verdict of one run over ``fault.body`` (``events`` and ``termination`` from
     :class:`~conformance.harness.run.Outcome`; ``problem`` its explanation, if any)."""
-    musts = tuple(f"{v.rule} at event {v.index}: {v.message}" for v in check(events) if v.level is Level.MUST)
-    shoulds = tuple(
-        f"{v.rule} at event {v.index}: {v.message}" for v in check(events) if v.level is Level.SHOULD
-    )
+    musts = violations(events)
+    shoulds = violations(events, Level.SHOULD)
 
     def fail(reason: str) -> Judgement:
         return Judgement(Verdict.FAIL, termination, reason, None, shoulds, musts)

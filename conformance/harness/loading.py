@@ -54,7 +54,10 @@ def make_adapter(factory: Any, *, what: str) -> Adapter:
             raise UsageError(
                 f"{what}: expected an Adapter or a factory returning one, got {type(made).__name__}"
             )
-        made = made()
+        try:
+            made = made()
+        except Exception as exc:
+            raise UsageError(f"{what}: the factory raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(made, Adapter):
         msg = f"{what}: the factory returned {type(made).__name__}, not a conformance Adapter"
         raise UsageError(msg)

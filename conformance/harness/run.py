@@ -167,7 +167,7 @@ def _exception_events(consumer: _Consumer, exc: BaseException, outcome: Outcome)
             mapped = canonical_events(consumer.adapter.map_exception(exc), consumer.raw)
         except EventError as bad:
             outcome.termination = Termination.BAD_OUTPUT
-            outcome.problem = f"map_exception gave a bad event at {bad.path}: {bad.message}"
+            outcome.problem = f"map_exception gave a bad event: {bad.message}"
             return
         except Exception as inner:
             outcome.termination = Termination.CRASH
@@ -229,9 +229,7 @@ def _finish(consumer: _Consumer, outcome: Outcome, started: float) -> Outcome:
 
 def _bad_output(outcome: Outcome, bad: EventError, consumer: _Consumer) -> None:
     outcome.termination = Termination.BAD_OUTPUT
-    outcome.problem = (
-        f"adapter event {consumer.raw} mapped to a bad canonical event at {bad.path}: {bad.message}"
-    )
+    outcome.problem = f"adapter event {consumer.raw} mapped to a bad canonical event: {bad.message}"
 
 
 def _endless(outcome: Outcome, consumer: _Consumer) -> None:

@@ -32,7 +32,16 @@ from conformance.grammar import Level, check
 from conformance.harness.contract import Capability
 from conformance.harness.outcome import Outcome, Termination
 
-__all__ = ["Judgement", "Verdict", "apply_xfail", "judge_cancel", "judge_case", "matches", "unsupported"]
+__all__ = [
+    "Judgement",
+    "Verdict",
+    "apply_xfail",
+    "judge_cancel",
+    "judge_case",
+    "matches",
+    "unsupported",
+    "violations",
+]
 
 _OWN_WORDS = frozenset({ErrorCategory.PROTOCOL, ErrorCategory.DECODE})
 _RUN_FAILURES = frozenset(
@@ -97,12 +106,13 @@ def _own_words(expected: list[Event], actual: list[Event]) -> list[Event]:
     return actual
 
 
-def _violations(events: Sequence[Event]) -> tuple[str, ...]:
-    return tuple(f"{v.rule} at event {v.index}: {v.message}" for v in check(events) if v.level is Level.MUST)
+def violations(events: Sequence[Event], level: Level = Level.MUST) -> tuple[str, ...]:
+    """The violations of ``events`` at ``level``, as ``rule at event i: message``."""
+    return tuple(f"{v.rule} at event {v.index}: {v.message}" for v in check(events) if v.level is level)
 
 
 def _fail(outcome: Outcome, reason: str, comparison: Comparison | None = None) -> Judgement:
-    return Judgement(Verdict.FAIL, outcome.termination, reason, comparison, (), _violations(outcome.events))
+    return Judgement(Verdict.FAIL, outcome.termination, reason, comparison, (), violations(outcome.events))
 
 
 def judge_case(expected: Sequence[Event], outcome: Outcome, capabilities: frozenset[Capability]) -> Judgement:
@@ -135,6 +145,12 @@ def judge_cancel(
     the cancel.
     """
     if outcome.termination is not Termination.ABORT:
+        if not signal:  # closed or cancelled by the consumer: no terminal event can follow
+            failed = _fail(
+                outcome, f"{outcome.termination.value}: {outcome.problem or 'the cancel was not honoured'}"
+            )
+            kept = tuple(v for v in failed.rule_violations if not v.startswith("sequence.terminal "))
+            return dataclasses.replace(failed, rule_violations=kept)
         return _fail(
             outcome, f"{outcome.termination.value}: {outcome.problem or 'the cancel was not honoured'}"
         )
