@@ -9,8 +9,10 @@ usage error (as the rest of the command line).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,10 @@ from conformance.cassettes import CASSETTES_ROOT, expected_events, load_case
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
 from conformance.errors import CaseError, UsageError
 from conformance.events import dumps
-from conformance.harness.execute import Limits, execute, failure_text
+from conformance.harness.execute import Limits, execute, execute_property, failure_text, find_fault
 from conformance.harness.loading import load_factory, make_adapter
-from conformance.harness.matrix import Spec
+from conformance.harness.matrix import CANCEL_CHUNKING, PROPERTY, Spec
+from conformance.harness.properties import PROFILES, PropertyCase, as_case_files, property_apis
 from conformance.harness.run import CancelMode, CancelPlan
 from conformance.harness.verdict import Verdict
 
@@ -33,6 +36,7 @@ DEFAULT_REPORT_DIR = "conformance-report"
 
 def _run_command(args: argparse.Namespace) -> int:
     argv = ["--conformance-only", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    argv += ["-o", "asyncio_default_fixture_loop_scope=function"]  # pytest-asyncio warns when it is unset
     argv.append(f"--conformance-report={args.report_dir}")
     argv += [f"--conformance-adapter={spec}" for spec in (args.adapter or ["reference"])]
     if args.chunkings:
@@ -63,7 +67,42 @@ def _cancel_plan(text: str | None) -> CancelPlan | None:
     return CancelPlan(CancelMode(match[1]), int(match[2]))
 
 
+def _replay_property(args: argparse.Namespace) -> int:
+    api = args.case.rsplit("/", 1)[0]
+    if api not in property_apis():
+        raise UsageError(f"no property test for {api!r} (valid: {', '.join(property_apis())})")
+    if args.profile not in PROFILES:
+        raise UsageError(f"--profile {args.profile!r}: unknown profile (valid: {', '.join(PROFILES)})")
+    adapter = make_adapter(load_factory(args.adapter), what=f"--adapter {args.adapter}")
+    spec = Spec(adapter.name, args.case, PROPERTY)
+    limits = Limits(timeout=args.timeout if args.timeout is not None else 30.0)
+    seed = args.seed if args.seed is not None else int(time.strftime("%Y%m%d", time.gmtime()))
+    result = execute_property(spec, adapter, limits, seed=seed, profile=args.profile)
+    verdict = result.judgement.verdict
+    print(f"{spec.test_id}: {verdict.value} (seed {seed}, profile {args.profile})")
+    if verdict is Verdict.FAIL:
+        print(failure_text(result, _replay_line(args, seed)))
+    elif result.judgement.reason:
+        print(f"  {result.judgement.reason}")
+    if result.example is not None and args.save:
+        folder = _save_example(result.example, Path(args.save))
+        print(f"saved the failing example to {folder} (review expected.jsonl, then set reviewed: true)")
+    return 1 if verdict is Verdict.FAIL else 0
+
+
+def _save_example(example: PropertyCase, root: Path) -> Path:
+    files = as_case_files(example)
+    manifest = json.loads(files["case.json"])
+    folder = root.joinpath(*manifest["id"].split("/"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
 def _replay_command(args: argparse.Namespace) -> int:
+    if args.case.endswith(f"/{PROPERTY}"):
+        return _replay_property(args)
     root = Path(args.cases) if args.cases else CASSETTES_ROOT
     folder = root / args.case
     if not (folder / "case.json").is_file():
@@ -76,7 +115,12 @@ def _replay_command(args: argparse.Namespace) -> int:
         return 1
     adapter = make_adapter(load_factory(args.adapter), what=f"--adapter {args.adapter}")
     chunking = parse_chunking(args.chunking).name
-    spec = Spec(adapter.name, case.id, chunking, _cancel_plan(args.cancel))
+    if args.fault is not None:
+        if args.cancel is not None:
+            raise UsageError("--fault and --cancel do not go together")
+        find_fault(case, expected, args.fault)  # a UsageError naming the case's faults
+        chunking = CANCEL_CHUNKING
+    spec = Spec(adapter.name, case.id, chunking, _cancel_plan(args.cancel), fault=args.fault)
     limits = Limits(timeout=args.timeout if args.timeout is not None else 30.0)
     result = execute(spec, adapter, case, expected, limits)
     verdict = result.judgement.verdict
@@ -93,8 +137,14 @@ def _replay_command(args: argparse.Namespace) -> int:
     return 1 if verdict is Verdict.FAIL else 0
 
 
-def _replay_line(args: argparse.Namespace) -> str:
-    parts = ["conformance replay", args.case, f"--adapter {args.adapter}", f"--chunking {args.chunking}"]
+def _replay_line(args: argparse.Namespace, seed: int | None = None) -> str:
+    parts = ["conformance replay", args.case, f"--adapter {args.adapter}"]
+    if seed is not None:
+        parts += [f"--seed {seed}", f"--profile {args.profile}"]
+    elif args.fault:
+        parts.append(f"--fault {args.fault}")
+    else:
+        parts.append(f"--chunking {args.chunking}")
     if args.cancel:
         parts.append(f"--cancel {args.cancel}")
     if args.cases:
@@ -133,7 +183,10 @@ def add_subcommands(sub: Any, prog: str) -> None:
         f"FAIL. Example: {prog} replay openai/chat-completions/parallel-tool-calls --adapter reference "
         "--chunking bytewise",
     )
-    rep.add_argument("case", help="case id, e.g. anthropic/messages/text-then-tool-use")
+    rep.add_argument(
+        "case",
+        help="case id, e.g. anthropic/messages/text-then-tool-use, or <api>/property for a property test",
+    )
     rep.add_argument("--adapter", default="reference", metavar="SPEC", help="pkg.mod:factory or 'reference'")
     rep.add_argument(
         "--chunking",
@@ -143,6 +196,16 @@ def add_subcommands(sub: Any, prog: str) -> None:
     )
     rep.add_argument(
         "--cancel", metavar="MODE@K", help="cancel after K events: close, task, timeout or signal"
+    )
+    rep.add_argument(
+        "--fault", metavar="NAME", help="a fault of the case: truncate:N, error-frame:K, garbage:K"
+    )
+    rep.add_argument(
+        "--seed", type=int, help="property tests: the seed (default: today's UTC date, YYYYMMDD)"
+    )
+    rep.add_argument("--profile", default="ci", help=f"property tests: {' or '.join(PROFILES)} (default: ci)")
+    rep.add_argument(
+        "--save", metavar="DIR", help="property tests: write the failing example as a case folder"
     )
     rep.add_argument("--cases", metavar="DIR", help="corpus folder (default: the bundled cassettes)")
     rep.add_argument("--timeout", type=float, metavar="SECONDS", help="per-stream time bound (default 30)")

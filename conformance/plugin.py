@@ -6,13 +6,16 @@ Driver layer: reads the corpus, writes the reports.  What it adds to a pytest ru
   ``pkg.mod:factory``, ``reference``, or a bare name whose adapter the
   ``conformance_adapter`` fixture provides), ``--conformance-chunkings``,
   ``--conformance-cases``, ``--conformance-timeout``, ``--conformance-max-events``,
-  ``--conformance-report``, ``--conformance-seed``, and ``--conformance`` /
-  ``--conformance-only`` to choose what is collected;
+  ``--conformance-report``, ``--conformance-seed``, ``--conformance-profile``, and
+  ``--conformance`` / ``--conformance-only`` to choose what is collected;
 * the hook ``pytest_conformance_adapters`` (:mod:`conformance.hookspecs`);
 * the fixture ``conformance_adapter`` (override it in the root ``conftest.py`` to build
   adapters with other fixtures);
-* one test per adapter x case x chunking and per cancellation mode
-  (:mod:`conformance.harness.matrix`), collected under a ``conformance`` node;
+* one test per adapter x case x chunking, per cancellation mode, per byte-level fault,
+  and one Hypothesis property test per adapter x API (:mod:`conformance.harness.matrix`),
+  collected under a ``conformance`` node; the property tests' seed is printed in the
+  header (by default the UTC date, ``YYYYMMDD``: the same for every xdist worker, new
+  every day) and ``--conformance-seed`` replays it;
 * verdicts as pytest outcomes (PASS/PASS_NONSTRICT pass, UNSUPPORTED skips, XFAIL
   xfails, FAIL fails with a diff and the command that reproduces it), a result record
   per test in its ``user_properties`` (so JUnit XML and pytest-xdist carry it), the
@@ -36,14 +39,16 @@ from typing import Any
 import pytest
 
 from conformance import __version__, hookspecs
-from conformance.cassettes import CASSETTES_ROOT, Case, expected_events, load_case
+from conformance.cassettes import CASSETTES_ROOT, Case, case_body, expected_events, load_case
 from conformance.chunking import DEFAULT_CHUNKINGS, STRATEGY_NAMES, parse_chunking
 from conformance.errors import CaseError, ConformanceError, UsageError
 from conformance.events import CANONICAL_VERSION, Event
 from conformance.harness.contract import Adapter
-from conformance.harness.execute import Limits, execute, failure_text, record
+from conformance.harness.execute import Limits, execute, execute_property, failure_text, record
+from conformance.harness.faults import faults_for
 from conformance.harness.loading import load_factory, make_adapter
 from conformance.harness.matrix import Spec, build_matrix
+from conformance.harness.properties import PROFILES, property_apis
 from conformance.harness.verdict import Verdict
 from conformance.report import build_report, render_markdown, render_terminal
 
@@ -63,7 +68,8 @@ class _State:
     timeout: float
     max_events: int
     report_dir: Path | None
-    seed: int | None
+    seed: int
+    profile: str
     force: bool
     only: bool
     adapters: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +80,7 @@ class _State:
     expected: dict[str, list[Event]] = field(default_factory=dict)
     records: list[dict[str, Any]] = field(default_factory=list)
     started: float = 0.0
+    gathered: bool = False
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -116,7 +123,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser, group, "--conformance-max-events", "events one stream may produce before it counts as endless"
     )
     _add(parser, group, "--conformance-report", "write report.json and report.md into this folder")
-    _add(parser, group, "--conformance-seed", "seed of the random chunkings and property tests")
+    _add(
+        parser,
+        group,
+        "--conformance-seed",
+        "seed of the property tests (default: today's UTC date, YYYYMMDD)",
+    )
+    _add(
+        parser,
+        group,
+        "--conformance-profile",
+        f"how hard the property tests try: {' or '.join(PROFILES)} (default: ci)",
+    )
     group.addoption("--conformance", action="store_true", help="collect the suite even when paths are given")
     group.addoption("--conformance-only", action="store_true", help="collect the conformance suite only")
 
@@ -160,6 +178,15 @@ def _chunkings(config: pytest.Config) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _profile(config: pytest.Config) -> str:
+    raw = _value(config, "conformance_profile") or "ci"
+    if raw not in PROFILES:
+        raise pytest.UsageError(
+            f"--conformance-profile={raw!r}: unknown profile (valid: {', '.join(PROFILES)})"
+        )
+    return str(raw)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Validate the options (bad values are a ``pytest.UsageError`` listing valid ones)."""
     config.addinivalue_line("markers", "conformance: a test of the LLM stream conformance suite")
@@ -173,9 +200,8 @@ def pytest_configure(config: pytest.Config) -> None:
         timeout=_number(config, "conformance_timeout", float, 30.0),
         max_events=_number(config, "conformance_max_events", int, 100_000),
         report_dir=Path(report) if report else None,
-        seed=None
-        if _value(config, "conformance_seed") in (None, "")
-        else _number(config, "conformance_seed", int, 0),
+        seed=_number(config, "conformance_seed", int, int(time.strftime("%Y%m%d", time.gmtime()))),
+        profile=_profile(config),
         force=bool(config.getoption("conformance")),
         only=bool(config.getoption("conformance_only")),
     )
@@ -194,6 +220,18 @@ def pytest_configure(config: pytest.Config) -> None:
             state.adapters[spec.strip()] = None
     config.stash[_STATE] = state
     config.pluginmanager.register(_Recorder(config), f"conformance-recorder-{id(config)}")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The adapters, and the seed that replays the property tests."""
+    state = config.stash[_STATE]
+    _gather(config, state)
+    if not _enabled(config, state):
+        return []
+    return [
+        f"conformance: adapters {', '.join(sorted(state.adapters))}; "
+        f"property seed {state.seed} (replay: --conformance-seed={state.seed}), profile {state.profile}"
+    ]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -241,6 +279,29 @@ def _load_cases(state: _State) -> None:
         state.cases[case.id] = case
 
 
+def _faults(state: _State) -> dict[str, list[str]]:
+    """The fault names of every case (a case whose faults cannot be derived gets none)."""
+    names: dict[str, list[str]] = {}
+    for case_id, case in state.cases.items():
+        try:
+            body = case_body(case)
+            found = faults_for(case.api, case.framing, body, state.expected[case_id], flavour=case.flavour)
+        except ConformanceError:
+            continue  # `conformance check` reports a case whose body does not decode
+        names[case_id] = [fault.name for fault in found]
+    return names
+
+
+def _gather(config: pytest.Config, state: _State) -> None:
+    """Add the adapters the ``pytest_conformance_adapters`` hook returns (once)."""
+    if state.gathered:
+        return
+    state.gathered = True
+    for found in config.hook.pytest_conformance_adapters(config=config):
+        for name, factory in (found or {}).items():
+            state.adapters.setdefault(name, factory)
+
+
 def _enabled(config: pytest.Config, state: _State) -> bool:
     if not state.adapters:
         return False
@@ -254,16 +315,19 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Add the suite's tests (before ``-k`` and ``-m`` select among them)."""
     state = config.stash[_STATE]
-    for found in config.hook.pytest_conformance_adapters(config=config):
-        for name, factory in (found or {}).items():
-            state.adapters.setdefault(name, factory)
+    _gather(config, state)
     if not _enabled(config, state):
         return
     _load_cases(state)
     suite = _Suite.from_parent(session, name="conformance", path=config.rootpath, nodeid="conformance")
     counts = {case_id: sum(e.TYPE != "unknown" for e in events) for case_id, events in state.expected.items()}
     suite.specs = build_matrix(
-        sorted(state.adapters), list(state.cases.values()), state.chunkings, expected_counts=counts
+        sorted(state.adapters),
+        list(state.cases.values()),
+        state.chunkings,
+        expected_counts=counts,
+        faults=_faults(state),
+        property_apis=property_apis(),
     )
     report = suite.ihook.pytest_make_collect_report(collector=suite)
     suite.ihook.pytest_collectreport(report=report)
@@ -286,8 +350,11 @@ def conformance_adapter(request: pytest.FixtureRequest) -> Adapter:
     if name not in state.made:
         factory = state.adapters.get(name)
         if factory is None:
-            raise pytest.UsageError(
-                f"adapter {name!r} has no factory: override the conformance_adapter fixture to provide it"
+            pytest.exit(
+                f"--conformance-adapter={name}: no factory for adapter {name!r}: name pkg.mod:factory, "
+                "register it with the pytest_conformance_adapters hook, or override the conformance_adapter "
+                "fixture to provide it",
+                returncode=pytest.ExitCode.USAGE_ERROR,
             )
         state.made[name] = make_adapter(factory, what=f"adapter {name!r}")
     return state.made[name]
@@ -308,10 +375,13 @@ def _conformance_test(request: pytest.FixtureRequest, conformance_adapter: Adapt
     item = request.node
     state = request.config.stash[_STATE]
     spec = item.stash[_SPEC]
-    case = state.cases[spec.case_id]
     limits = Limits(timeout=state.timeout, max_events=state.max_events)
-    result = execute(spec, conformance_adapter, case, state.expected[spec.case_id], limits)
-    replay = _replay_command(spec, state)
+    case = None if spec.is_property else state.cases[spec.case_id]
+    if case is None:
+        result = execute_property(spec, conformance_adapter, limits, seed=state.seed, profile=state.profile)
+    else:
+        result = execute(spec, conformance_adapter, case, state.expected[spec.case_id], limits)
+    replay = _replay_command(spec, state, conformance_adapter)
     item.user_properties.append((_PROPERTY, json.dumps(record(result, case, replay, state.seed))))
     verdict = result.judgement.verdict
     if verdict is Verdict.UNSUPPORTED:
@@ -322,18 +392,44 @@ def _conformance_test(request: pytest.FixtureRequest, conformance_adapter: Adapt
         raise ConformanceFailedError(failure_text(result, replay))
 
 
-def _replay_command(spec: Spec, state: _State) -> str:
-    """``conformance replay`` with the adapter as it was named on the command line."""
-    named = [s.strip() for s in state.specs]
-    adapter = next((s for s in named if s == spec.adapter or s.endswith((f":{spec.adapter}",))), None)
-    if adapter is None:
-        adapter = next(
-            (s for s in named if ":" in s and state.made.get(spec.adapter) is not None), spec.adapter
-        )
-    parts = ["conformance replay", spec.case_id, f"--adapter {adapter}", f"--chunking {spec.chunking}"]
+def _loadable(spec: Spec, state: _State, adapter: Adapter) -> str | None:
+    """How ``conformance replay --adapter`` can load this adapter, if it can."""
+    for named in (s.strip() for s in state.specs):
+        if named == "reference" == spec.adapter:
+            return named
+        if ":" in named and state.made.get(spec.adapter) is adapter:
+            try:
+                if make_adapter(load_factory(named), what=named).name == spec.adapter:
+                    return named
+            except (UsageError, pytest.UsageError):
+                continue
+    factory = state.adapters.get(spec.adapter)
+    module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", "")
+    if module and qualname and "<" not in qualname and module not in ("__main__", "conftest"):
+        try:
+            if load_factory(f"{module}:{qualname}") is factory:
+                return f"{module}:{qualname}"
+        except UsageError:
+            pass
+    return None
+
+
+def _replay_command(spec: Spec, state: _State, adapter: Adapter) -> str:
+    """The one command that reproduces this test: ``conformance replay`` when the adapter
+    can be loaded by name, else pytest selecting the test."""
+    loadable = _loadable(spec, state, adapter)
+    if loadable is None:
+        return f"python -m pytest --conformance-only --conformance-seed={state.seed} -k '{spec.test_id}'"
+    parts = ["conformance replay", spec.case_id, f"--adapter {loadable}"]
+    if spec.is_property:
+        parts += [f"--seed {state.seed}", f"--profile {state.profile}"]
+    elif spec.fault is not None:
+        parts.append(f"--fault {spec.fault}")
+    else:
+        parts.append(f"--chunking {spec.chunking}")
     if spec.cancel is not None:
         parts.append(f"--cancel {spec.cancel.mode.value}@{spec.cancel.after}")
-    if state.cases_root != CASSETTES_ROOT:
+    if state.cases_root != CASSETTES_ROOT and not spec.is_property:
         parts.append(f"--cases {state.cases_root}")
     return " ".join(parts)
 

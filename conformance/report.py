@@ -91,6 +91,8 @@ RECORD_KEYS: tuple[str, ...] = (
     "seed",
 )
 _LIST_KEYS = frozenset({"violations", "should", "diff"})
+#: Strings that may be null: a property run's flavour and framing are its failing example's.
+_NULLABLE_STR_KEYS = frozenset({"flavour", "framing"})
 _STR_KEYS = frozenset(RECORD_KEYS) - _LIST_KEYS - {"termination", "duration", "first_divergence", "seed"}
 
 #: The ``meta`` keys, in order; the caller must give the first group, the rest default.
@@ -141,7 +143,7 @@ def _normalise(record: Mapping[str, Any]) -> dict[str, Any]:
     if extra := sorted(keys - set(RECORD_KEYS)):
         raise _bad(record, f"unknown key(s) {', '.join(map(str, extra))}")
     for key in sorted(_STR_KEYS):
-        if not isinstance(record[key], str):
+        if not isinstance(record[key], str) and not (record[key] is None and key in _NULLABLE_STR_KEYS):
             raise _bad(record, f"{key} must be a string, not {type(record[key]).__name__}")
     if record["verdict"] not in VERDICTS:
         raise _bad(record, f"verdict {record['verdict']!r} is not one of {', '.join(VERDICTS)}")

@@ -119,11 +119,11 @@ def test_fault_bodies_are_built_from_the_recorded_bytes(case_id: str) -> None:
     mid, boundary, frame, garbage = faults
     assert 0 < mid.at < len(body)
     assert mid.body == body[: mid.at]
-    assert mid.name == f"truncate@{mid.at}"
+    assert mid.name == f"truncate:{mid.at}"
     assert 0 < boundary.at < len(body)
     assert boundary.body == body[: boundary.at]
     cut = boundary.at
-    assert frame.name == f"error-frame@{frame.at}"
+    assert frame.name == f"error-frame:{frame.at}"
     assert frame.body.startswith(body[:cut])
     assert frame.body != body
     assert garbage.body.startswith(body[:cut])

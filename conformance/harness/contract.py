@@ -1,7 +1,8 @@
 """The adapter contract: what an adapter under test declares, what it is given, and how
 its own output becomes canonical events.  No I/O.
 
-An adapter is a :class:`Adapter` value.  Its ``stream`` callable gets a
+An adapter is a :class:`Adapter` value.  It works at the byte level, the HTTP level,
+or both.  Byte level: its ``stream`` callable gets a
 :class:`StreamRequest` (the API, flavour, framing and the case's request) and the
 response body as a :class:`ByteChunks` source, and returns the adapter's own events,
 either as an async iterator (an ``async def`` generator) or a sync iterable (a plain
@@ -9,6 +10,14 @@ generator, or a list).  The source is both an async and a sync iterator: an asyn
 adapter writes ``async for chunk in chunks``, a sync one ``for chunk in chunks``, and
 both should close it when they stop early (``await chunks.aclose()`` /
 ``chunks.close()``), as they would close an HTTP response.
+
+HTTP level: its ``http`` callable gets only the :class:`StreamRequest`, whose
+``base_url`` says where the vendor is (the loopback fake-vendor server, or the vendor's
+own URL while the suite replays a cassette through vcrpy), makes the streaming call
+itself (``request.url`` is ``base_url`` + the vendor path + query; ``request.headers``
+the case's non-secret headers; ``request.read_timeout`` the read timeout to use) and
+returns its events the same way.  An HTTP error or a dropped connection should come
+out as a typed ``error`` (emitted, or raised and mapped by ``map_exception``).
 
 ``to_canonical`` maps each of the adapter's own events to canonical events: a
 :class:`conformance.events.Event`, a JSON mapping in the form of
@@ -107,10 +116,31 @@ class StreamRequest:
     query: Mapping[str, str] = field(default_factory=dict)
     body: Mapping[str, Any] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    base_url: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    read_timeout: float = 10.0
+
+    @property
+    def url(self) -> str:
+        """``base_url`` + ``path`` + the query string (HTTP-level adapters call this)."""
+        query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in self.query.items())
+        return self.base_url.rstrip("/") + self.path + (f"?{query}" if query else "")
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _quote(text: str) -> str:
+    """Percent-encode everything but RFC 3986's unreserved characters."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode("utf-8"))
 
 
 #: ``stream(request, chunks)``: an async iterator or a sync iterable of the adapter's events.
 StreamFunction = Callable[[StreamRequest, ByteChunks], "AsyncIterator[Any] | Iterable[Any]"]
+
+
+#: ``http(request)``: makes the call to ``request.url``; returns events as ``stream`` does.
+HttpFunction = Callable[[StreamRequest], "AsyncIterator[Any] | Iterable[Any]"]
 
 
 def _identity(item: Any) -> Any:
@@ -129,7 +159,8 @@ class Adapter:
     """
 
     name: str
-    stream: StreamFunction
+    stream: StreamFunction | None = None
+    http: HttpFunction | None = None
     apis: Mapping[str, Collection[str]]
     capabilities: frozenset[Capability] = frozenset({Capability.USAGE})
     framings: Collection[str] = (ALL,)
@@ -141,10 +172,14 @@ class Adapter:
         if not self.name or any(c in self.name for c in "[]/- \t\n"):
             msg = f"adapter name {self.name!r} must be non-empty, without spaces, '/', '-', '[' or ']'"
             raise UsageError(msg)
-        if not callable(self.stream):
-            raise UsageError(
-                f"adapter {self.name!r}: stream must be callable, got {type(self.stream).__name__}"
-            )
+        if self.stream is None and self.http is None:
+            raise UsageError(f"adapter {self.name!r}: give stream (byte level), http (HTTP level) or both")
+        for role in ("stream", "http"):
+            value = getattr(self, role)
+            if value is not None and not callable(value):
+                raise UsageError(
+                    f"adapter {self.name!r}: {role} must be callable, got {type(value).__name__}"
+                )
         unknown = {str(c) for c in self.capabilities} - {str(c) for c in Capability}
         if unknown:
             valid = ", ".join(c.value for c in Capability)

@@ -3,17 +3,17 @@
 :func:`faults_for` takes a case's body and expected sequence and derives broken
 variants of the body, each a :class:`Fault` named for test ids:
 
-* ``truncate@<N>``: the body cut at byte ``N``, before the vendor's terminator.  Two
+* ``truncate:<N>``: the body cut at byte ``N``, before the vendor's terminator.  Two
   cuts per case: in the middle of a message (the message left half-sent) and at a
   message boundary (the stream stops cleanly, but too early).
-* ``error-frame@<k>``: after ``k`` messages of the recorded body, the vendor's own
+* ``error-frame:<k>``: after ``k`` messages of the recorded body, the vendor's own
   in-stream error frame, then nothing (vendors close the stream after an error).  The
   frame is rendered by the API's encoder: the codec encodes a sequence that is only the
   error (:data:`INJECTED_ERRORS`: one error per API, as the vendor words it), and the
   frame is the encoded messages from the one that carries the error on (a preamble such
   as Responses' ``response.created`` is left out).  It is spliced into the *recorded*
   bytes, so everything before it is what the vendor really sent.
-* ``garbage@<k>``: after ``k`` messages, one malformed message, then the rest of the
+* ``garbage:<k>``: after ``k`` messages, one malformed message, then the rest of the
   body: a payload that is not JSON (SSE under the next event's own name, an NDJSON line,
   a JSON-array element) or, for AWS eventstream, a copy of the next frame whose message
   CRC is wrong.
@@ -56,7 +56,7 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 from conformance.errors import StreamError, UsageError
@@ -344,7 +344,7 @@ def faults_for(
     if start < cut < end:
         faults.append(
             Fault(
-                name=f"truncate@{cut}",
+                name=f"truncate:{cut}",
                 kind=FaultKind.TRUNCATE,
                 at=cut,
                 body=body[:cut],
@@ -355,7 +355,7 @@ def faults_for(
     boundary = starts[k]
     faults.append(
         Fault(
-            name=f"truncate@{boundary}",
+            name=f"truncate:{boundary}",
             kind=FaultKind.TRUNCATE,
             at=boundary,
             body=body[:boundary],
@@ -367,7 +367,7 @@ def faults_for(
     if vendor is not None and frame is not None:
         faults.append(
             Fault(
-                name=f"error-frame@{k}",
+                name=f"error-frame:{k}",
                 kind=FaultKind.ERROR_FRAME,
                 at=k,
                 body=body[:boundary] + frame,
@@ -380,7 +380,7 @@ def faults_for(
         )
     faults.append(
         Fault(
-            name=f"garbage@{k}",
+            name=f"garbage:{k}",
             kind=FaultKind.GARBAGE,
             at=k,
             body=body[:boundary] + _garbage(framing, body, messages, spans, k) + body[boundary:],
@@ -445,6 +445,11 @@ def conservation_problems(expected: Sequence[Event], actual: Sequence[Event]) ->
     return problems
 
 
+def _shown(value: object) -> str:
+    """A field value as the canonical JSON has it (an enum by its value), quoted."""
+    return repr(value.value if isinstance(value, Enum) else value)
+
+
 def _terminal_problem(fault: Fault, terminal: Error) -> str | None:
     if fault.kind is FaultKind.TRUNCATE:
         if terminal.category is not _C.PROTOCOL:
@@ -463,7 +468,8 @@ def _terminal_problem(fault: Fault, terminal: Error) -> str | None:
     wrong = [name for name in fields if getattr(terminal, name) != getattr(want, name)]
     if wrong:
         said = ", ".join(
-            f"{name} {getattr(terminal, name)!r} (injected {getattr(want, name)!r})" for name in wrong
+            f"{name} {_shown(getattr(terminal, name))} (injected {_shown(getattr(want, name))})"
+            for name in wrong
         )
         return f"the injected error came out with {said}"
     return None

@@ -10,21 +10,27 @@ Chunkings are pruned where they cannot differ from ``whole``: ``recorded`` needs
 recorded boundaries, ``prelude`` an eventstream body, and ``cr-lf`` a text framing.
 Cancellation runs (one per :class:`~conformance.harness.run.CancelMode`) use the
 ``random:0`` chunking and cancel after half of the expected events; cases with fewer
-than three expected events get none.
+than three expected events get none.  Fault runs (``[<adapter>-truncate:812]``,
+``-error-frame:4``, ``-garbage:4``; :mod:`conformance.harness.faults`) use the same
+chunking over the faulted body.  Property runs, one per adapter and API, have the id
+``<api>/property[<adapter>-property]``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from conformance.cassettes import Case
 from conformance.harness.run import CancelMode, CancelPlan
 
-__all__ = ["CANCEL_CHUNKING", "Spec", "build_matrix", "chunkings_for", "parse_test_id"]
+__all__ = ["CANCEL_CHUNKING", "PROPERTY", "Spec", "build_matrix", "chunkings_for", "parse_test_id"]
 
-#: The chunking of the cancellation runs: many small reads, so there is a next pull to refuse.
+#: The chunking of the cancellation and fault runs: many small reads, so there is a next
+#: pull to refuse and a fault can land anywhere in a read.
 CANCEL_CHUNKING = "random:0"
+#: The variant (and chunking) of property runs: Hypothesis draws the cut points.
+PROPERTY = "property"
 _TEXT_FRAMINGS = frozenset({"sse", "ndjson", "json-array"})
 
 
@@ -36,10 +42,24 @@ class Spec:
     case_id: str
     chunking: str
     cancel: CancelPlan | None = None
+    fault: str | None = None
+    """A fault's name (``truncate:812``): the run is over the faulted body."""
+
+    @property
+    def is_property(self) -> bool:
+        """A property run (``case_id`` is ``<api>/property``)."""
+        return self.chunking == PROPERTY
+
+    @property
+    def api(self) -> str:
+        """The API id, the first two segments of the case id."""
+        return self.case_id.rsplit("/", 1)[0]
 
     @property
     def variant(self) -> str:
-        """``bytewise``, ``random:0``, ``cancel-close``..."""
+        """``bytewise``, ``random:0``, ``cancel-close``, ``truncate:812``, ``property``..."""
+        if self.fault is not None:
+            return self.fault
         return self.chunking if self.cancel is None else f"cancel-{self.cancel.mode.value}"
 
     @property
@@ -67,10 +87,14 @@ def build_matrix(
     cases: Sequence[Case],
     chunkings: Sequence[str],
     *,
-    expected_counts: dict[str, int],
+    expected_counts: Mapping[str, int],
     cancel_modes: Sequence[CancelMode] = tuple(CancelMode),
+    faults: Mapping[str, Sequence[str]] | None = None,
+    property_apis: Sequence[str] = (),
 ) -> list[Spec]:
-    """Every test, in a stable order: by adapter, then case id, then variant."""
+    """Every test, in a stable order: by adapter, then case id, then variant (chunkings,
+    cancellations, faults); each adapter's property runs last.  ``faults`` maps a case id
+    to the names of its faults."""
     specs: list[Spec] = []
     for adapter in adapters:
         for case in sorted(cases, key=lambda c: c.id):
@@ -81,6 +105,11 @@ def build_matrix(
                 specs.extend(
                     Spec(adapter, case.id, CANCEL_CHUNKING, CancelPlan(mode, after)) for mode in cancel_modes
                 )
+            specs.extend(
+                Spec(adapter, case.id, CANCEL_CHUNKING, fault=name)
+                for name in (faults or {}).get(case.id, ())
+            )
+        specs.extend(Spec(adapter, f"{api}/{PROPERTY}", PROPERTY) for api in property_apis)
     return specs
 
 

@@ -45,13 +45,14 @@ from conformance.cassettes import (
 from conformance.chunking import cut
 from conformance.errors import UsageError
 from conformance.events import CANONICAL_VERSION, BlockStart, Event, JSONValue, dumps
-from conformance.harness.contract import Adapter, Capability, needed_capabilities
+from conformance.harness.contract import ALL, Adapter, Capability, needed_capabilities
 from conformance.harness.run import Outcome
 from conformance.harness.verdict import Judgement, judge_case
 from conformance.registry import get_codec
 from conformance.vendors.cohere_chat_v1 import strategies as cohere_v1_strategies
 from conformance.vendors.ollama_chat import strategies as ollama_strategies
 from conformance.vendors.openai_chat import FLAVOURS as CHAT_FLAVOURS
+from conformance.vendors.openai_chat.encoder import flavour_knobs
 from conformance.vendors.openai_chat import strategies as chat_strategies
 
 __all__ = [
@@ -112,10 +113,19 @@ def _plain(module: str) -> st.SearchStrategy[tuple[list[Event], Any]]:
     return st.tuples(strategies.sequences(), strategies.knobs())
 
 
-@st.composite
-def _openai_chat(draw: st.DrawFn) -> tuple[list[Event], Any]:
-    flavour = draw(st.sampled_from(CHAT_FLAVOURS))
-    return draw(chat_strategies.sequences()), draw(chat_strategies.knobs(flavour))
+def _openai_chat(flavours: tuple[str, ...] | None = None) -> st.SearchStrategy[tuple[list[Event], Any]]:
+    """Any flavour with any quirk knobs; limited to ``flavours``, each server's own dialect
+    (an adapter that declares only OpenAI's flavour is not asked to read Mistral's)."""
+
+    @st.composite
+    def draw_one(draw: st.DrawFn) -> tuple[list[Event], Any]:
+        if flavours is None:
+            knobs = draw(chat_strategies.knobs(draw(st.sampled_from(CHAT_FLAVOURS))))
+        else:
+            knobs = flavour_knobs(draw(st.sampled_from(flavours)))
+        return draw(chat_strategies.sequences()), knobs
+
+    return draw_one()
 
 
 @st.composite
@@ -177,10 +187,16 @@ def property_strategy(
     if source is None:
         raise UsageError(f"no property strategies for {api!r} (valid: {', '.join(_SOURCES)})")
     codec = get_codec(api)
+    declared = None if adapter is None else adapter.apis.get(api)
+    if api == "openai/chat-completions" and declared is not None and ALL not in declared:
+        limited = tuple(f for f in CHAT_FLAVOURS if f in declared)
+        drawn = _openai_chat(limited or None)
+    else:
+        drawn = source()
 
     @st.composite
     def examples(draw: st.DrawFn) -> PropertyCase:
-        events, knobs = draw(source())
+        events, knobs = draw(drawn)
         body = codec.encode(events, knobs)
         points = draw(st.lists(st.integers(1, max(1, len(body) - 1)), max_size=max_cuts, unique=True))
         flavour, framing = _target(api, knobs)

@@ -81,6 +81,11 @@ class _Consumer:
     events_at_cancel: int | None = None
     iterator: Any = None
 
+    def call(self) -> Any:
+        """Start the adapter: ``stream(request, source)``."""
+        assert self.adapter.stream is not None  # checked by run_stream
+        return self.adapter.stream(self.request, self.source)
+
     def take(self, item: Any) -> bool:
         """Map one adapter event; True when the consumer now cancels (and stops reading)."""
         self.events.extend(canonical_events(self.adapter.to_canonical(item), self.raw))
@@ -347,7 +352,7 @@ async def _run_sync(consumer: _Consumer, outcome: Outcome, limit: float) -> Any:
 
     def work() -> None:
         try:
-            result = consumer.adapter.stream(consumer.request, consumer.source)
+            result = consumer.call()
             if hasattr(result, "__aiter__"):
                 handed_back.append(result)
             elif isinstance(result, Iterable):
@@ -410,9 +415,11 @@ async def run_stream(
     outcome = Outcome()
     started = time.perf_counter()
     stream = adapter.stream
+    if stream is None:
+        raise UsageError(f"adapter {adapter.name!r} has no byte-level stream()")
     if inspect.isasyncgenfunction(stream) or inspect.isasyncgenfunction(type(stream).__call__):
         try:
-            result: Any = stream(request, source)
+            result: Any = consumer.call()
         except Exception as exc:
             _exception_events(consumer, exc, outcome)
             return _finish(consumer, outcome, started)

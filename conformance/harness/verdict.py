@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from conformance.compare import Comparison, compare
 from conformance.compare import Verdict as CompareVerdict
-from conformance.events import Abort, Error, ErrorCategory, Event, Usage
+from conformance.events import Abort, BlockEnd, Error, ErrorCategory, Event, Usage
 from conformance.grammar import Level, check
 from conformance.harness.contract import Capability
 from conformance.harness.outcome import Outcome, Termination
@@ -95,7 +95,16 @@ def _project(events: Iterable[Event], capabilities: frozenset[Capability]) -> li
 
 
 def _own_words(expected: list[Event], actual: list[Event]) -> list[Event]:
-    """``actual`` with its protocol/decode error message replaced by the expected one."""
+    """``actual`` with the texts that are the producer's own words replaced by the expected
+    ones: a tool call's ``arguments_error`` (that it is there is compared, not how it is
+    worded) and the protocol/decode error message."""
+    reasons = {e.block: e.arguments_error for e in expected if isinstance(e, BlockEnd) and e.arguments_error}
+    actual = [
+        dataclasses.replace(e, arguments_error=reasons[e.block])
+        if isinstance(e, BlockEnd) and e.arguments_error and e.block in reasons
+        else e
+        for e in actual
+    ]
     want = next((e for e in reversed(expected) if isinstance(e, Error)), None)
     if want is None or want.category not in _OWN_WORDS:
         return actual

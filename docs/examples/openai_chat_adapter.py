@@ -141,9 +141,9 @@ class SSEReader:
 
 @dataclass(frozen=True, slots=True)
 class ResponseInfo:
-    """The response's id and the model that answered."""
+    """The response's id and the model that answered (either may be missing)."""
 
-    response_id: str
+    response_id: str | None
     model: str | None
 
 
@@ -195,14 +195,17 @@ class TokenUsage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None  # OpenRouter
     reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The response completed; ``finish_reason`` is OpenAI's value, verbatim."""
+    """The response completed; ``finish_reason`` is OpenAI's value, verbatim;
+    ``called``: a tool call was completed (some servers say ``tool_calls`` without one)."""
 
     finish_reason: str
+    called: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,11 +329,12 @@ class ChatParser:
         error = payload.get("error")
         if error is not None:
             raise self._vendor_error(error)
-        response_id = payload.get("id")
-        if not self._info and isinstance(response_id, str) and response_id:
-            self._info = True  # Azure's first chunk (prompt filter results) has id ""
-            model = payload.get("model")
-            self._out.append(ResponseInfo(response_id, model if isinstance(model, str) and model else None))
+        response_id, model = payload.get("id"), payload.get("model")
+        response_id = response_id if isinstance(response_id, str) and response_id else None
+        model = model if isinstance(model, str) and model else None
+        if not self._info and (response_id or model):
+            self._info = True  # Azure's first chunk (prompt filter results) has neither
+            self._out.append(ResponseInfo(response_id, model))
         for choice in payload.get("choices") or []:
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
                 self._choice(choice)
@@ -341,6 +345,7 @@ class ChatParser:
                     prompt_tokens=_count(usage, "prompt_tokens"),
                     completion_tokens=_count(usage, "completion_tokens"),
                     cached_tokens=_count(usage.get("prompt_tokens_details"), "cached_tokens"),
+                    cache_write_tokens=_count(usage.get("prompt_tokens_details"), "cache_write_tokens"),
                     reasoning_tokens=_count(usage.get("completion_tokens_details"), "reasoning_tokens"),
                 )
             )
@@ -388,8 +393,10 @@ class ChatParser:
             self._out.append(PartEnded(self._text[0], cut_off))
             self._text = None
 
-    def _end_all(self, *, cut_off: bool) -> None:
+    def _end_all(self, *, cut_off: bool) -> bool:
+        """End every open part; True when a tool call ended complete."""
         self._end_text(cut_off=cut_off)
+        called = bool(self._calls) and not cut_off
         for call in self._calls.values():
             text = "".join(call.fragments)
             if cut_off:
@@ -398,12 +405,15 @@ class ChatParser:
                 arguments, problem = _arguments(text)
                 self._out.append(ToolCallEnded(call.part, text or "{}", arguments, problem))
         self._calls.clear()
+        return called
 
     def _done(self) -> None:
         if self._finish_reason is None:
             raise self._error("protocol", "data: [DONE] came before any finish_reason")
-        self._end_all(cut_off=self._finish_reason == "length")
-        self._out.append(Finished(self._finish_reason))
+        # the output limit or a failed generation leaves open parts cut off
+        cut_off = _FINISH_REASONS.get(self._finish_reason) in ("length", "error")
+        called = self._end_all(cut_off=cut_off)
+        self._out.append(Finished(self._finish_reason, called))
         self.done = True
 
     def _error(self, kind: str, message: str, **extra: Any) -> ChatStreamError:
@@ -412,11 +422,10 @@ class ChatParser:
     def _vendor_error(self, error: Any) -> ChatStreamError:
         if not isinstance(error, dict):
             return self._error("vendor", str(error))
-        code = error.get("code")
-        status = error.get("status_code")
+        code, status, message = error.get("code"), error.get("status_code"), error.get("message")
         return self._error(
             "vendor",
-            str(error.get("message") or json.dumps(error)),
+            message if isinstance(message, str) else json.dumps(error),  # the vendor's words, verbatim
             status=status if isinstance(status, int) else None,
             code=code if isinstance(code, str) else error.get("type"),
         )
@@ -489,6 +498,15 @@ _FINISH_REASONS = {
     "tool_calls": "tool_calls",
     "function_call": "tool_calls",
     "content_filter": "content_filter",
+    # OpenAI-compatible servers: Mistral's "error" and "model_length", and reasons passed
+    # through from other vendors' APIs
+    "error": "error",
+    "model_length": "length",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "eos": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
 }
 
 _CATEGORIES = {
@@ -511,12 +529,26 @@ _STATUS_CATEGORIES = {
     401: "auth",
     403: "permission",
     404: "not_found",
+    408: "timeout",
+    413: "invalid_request",
+    422: "invalid_request",
     429: "rate_limit",
     500: "server",
     502: "server",
     503: "overloaded",
     504: "timeout",
+    529: "overloaded",
 }
+
+
+def _status_category(status: int | None) -> str:
+    """What an HTTP status says about an error the vendor gave no known code for."""
+    if status is None:
+        return "unknown"
+    if status in _STATUS_CATEGORIES:
+        return _STATUS_CATEGORIES[status]
+    return "server" if status >= 500 else "invalid_request" if status >= 400 else "unknown"
+
 
 _RETRYABLE = {"rate_limit", "overloaded", "server", "timeout", "protocol"}
 
@@ -526,6 +558,7 @@ def _usage_json(usage: TokenUsage) -> dict[str, int]:
         "input_tokens": usage.prompt_tokens,
         "output_tokens": usage.completion_tokens,
         "cache_read": usage.cached_tokens,
+        "cache_write": usage.cache_write_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
     }
     return {name: value for name, value in counts.items() if value is not None}
@@ -535,8 +568,12 @@ def to_canonical(event: StreamEvent) -> list[dict[str, Any]] | dict[str, Any] | 
     """One of this library's events as canonical events (JSON objects)."""
     match event:
         case ResponseInfo(response_id=response_id, model=model):
-            start: dict[str, Any] = {"type": "response.start", "response_id": response_id}
-            return start | ({"model": model} if model else {})
+            start: dict[str, Any] = {"type": "response.start"}
+            return (
+                start
+                | ({"response_id": response_id} if response_id else {})
+                | ({"model": model} if model else {})
+            )
         case PartStarted(part=part, kind=kind, call_id=call_id, name=name):
             opened: dict[str, Any] = {"type": "block.start", "block": part, "kind": kind}
             return opened | {k: v for k, v in (("id", call_id), ("name", name)) if v is not None}
@@ -554,8 +591,11 @@ def to_canonical(event: StreamEvent) -> list[dict[str, Any]] | dict[str, Any] | 
         case TokenUsage():
             counts = _usage_json(event)
             return {"type": "usage", **counts} if counts else None
-        case Finished(finish_reason=raw):
-            return {"type": "finish", "reason": _FINISH_REASONS.get(raw, "other"), "raw_reason": raw}
+        case Finished(finish_reason=raw, called=called):
+            reason = _FINISH_REASONS.get(raw, "other")
+            if reason == "tool_calls" and not called:
+                reason = "other"  # SPEC: "tool_calls" only when a call was completed
+            return {"type": "finish", "reason": reason, "raw_reason": raw}
         case Cancelled(usage=usage):
             known = _usage_json(usage) if usage is not None else {}
             return {"type": "abort", "reason": "consumer_cancel"} | ({"usage": known} if known else {})
@@ -567,7 +607,7 @@ def map_exception(exc: BaseException) -> dict[str, Any] | None:
     if not isinstance(exc, ChatStreamError):
         return None
     if exc.kind == "vendor":
-        category = _CATEGORIES.get(exc.code or "") or _STATUS_CATEGORIES.get(exc.status or 0, "unknown")
+        category = _CATEGORIES.get(exc.code or "") or _status_category(exc.status)
     else:
         category = exc.kind  # "protocol" or "decode"
     error: dict[str, Any] = {
