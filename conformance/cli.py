@@ -24,6 +24,7 @@ from conformance.check import (
 )
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
 from conformance.cli_run import add_subcommands as add_run_commands
+from conformance.cli_serve import add_serve_command
 from conformance.errors import ConformanceError, UsageError
 from conformance.events import Error, ErrorCategory, Event, dumps
 from conformance.framing import FRAMINGS, decode, new_decoder
@@ -193,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     lst.set_defaults(handler=_list_command)
     add_import_vcr(sub, PROG)  # conformance import-vcr (conformance/import_vcr.py)
     add_run_commands(sub, PROG)  # conformance run / replay (conformance/cli_run.py)
+    add_serve_command(sub, PROG)  # conformance serve (conformance/cli_serve.py)
     return parser
 
 

@@ -45,12 +45,14 @@ from conformance.errors import CaseError, ConformanceError, UsageError
 from conformance.events import CANONICAL_VERSION, Event
 from conformance.harness.contract import Adapter
 from conformance.harness.execute import Limits, execute, execute_property, failure_text, record
+from conformance.harness.execute_http import execute_http, socket_json
 from conformance.harness.faults import faults_for
 from conformance.harness.loading import load_factory, make_adapter
-from conformance.harness.matrix import Spec, build_matrix
+from conformance.harness.matrix import Spec, build_http_matrix, build_matrix
 from conformance.harness.properties import PROFILES, property_apis
 from conformance.harness.verdict import Verdict
 from conformance.report import build_report, render_markdown, render_terminal
+from conformance.server.errors import ERROR_STATUSES
 
 __all__ = ["ConformanceItem", "conformance_adapter"]
 
@@ -302,6 +304,25 @@ def _gather(config: pytest.Config, state: _State) -> None:
             state.adapters.setdefault(name, factory)
 
 
+def _first_cut(names: list[str]) -> int:
+    """The byte offset of a case's first truncation fault (0: none)."""
+    cut = next((n for n in names if n.startswith("truncate:")), None)
+    return int(cut.split(":", 1)[1]) if cut else 0
+
+
+def _has(state: _State, name: str, level: str) -> bool:
+    """Whether adapter ``name`` works at ``level`` (``stream`` or ``http``); an adapter the
+    fixture provides is not known before it runs: both levels are collected for it."""
+    adapter = state.made.get(name)
+    factory = state.adapters.get(name)
+    if adapter is None and factory is not None:
+        try:
+            adapter = state.made[name] = make_adapter(factory, what=f"adapter {name!r}")
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return adapter is None or getattr(adapter, level) is not None
+
+
 def _enabled(config: pytest.Config, state: _State) -> bool:
     if not state.adapters:
         return False
@@ -321,14 +342,31 @@ def pytest_collection_modifyitems(
     _load_cases(state)
     suite = _Suite.from_parent(session, name="conformance", path=config.rootpath, nodeid="conformance")
     counts = {case_id: sum(e.TYPE != "unknown" for e in events) for case_id, events in state.expected.items()}
+    faults = _faults(state)
+    byte_level = [n for n in sorted(state.adapters) if _has(state, n, "stream")]
+    http_level = [n for n in sorted(state.adapters) if _has(state, n, "http")]
     suite.specs = build_matrix(
-        sorted(state.adapters),
+        byte_level,
         list(state.cases.values()),
         state.chunkings,
         expected_counts=counts,
-        faults=_faults(state),
+        faults=faults,
         property_apis=property_apis(),
     )
+    if http_level:
+        resets = {case_id: _first_cut(names) for case_id, names in faults.items() if _first_cut(names)}
+        stalls: dict[str, str] = {}  # per API, its first case with a cut: one stall test each (they wait)
+        for case_id in sorted(resets):
+            stalls.setdefault(case_id.rsplit("/", 1)[0], case_id)
+        suite.specs += build_http_matrix(
+            http_level,
+            list(state.cases.values()),
+            expected_counts=counts,
+            apis=sorted({case.api for case in state.cases.values()}),
+            statuses=ERROR_STATUSES,
+            reset_points=resets,
+            stall_cases={case_id: resets[case_id] for case_id in stalls.values()},
+        )
     report = suite.ihook.pytest_make_collect_report(collector=suite)
     suite.ihook.pytest_collectreport(report=report)
     items.extend(x for x in report.result if isinstance(x, pytest.Item))
@@ -376,13 +414,19 @@ def _conformance_test(request: pytest.FixtureRequest, conformance_adapter: Adapt
     state = request.config.stash[_STATE]
     spec = item.stash[_SPEC]
     limits = Limits(timeout=state.timeout, max_events=state.max_events)
-    case = None if spec.is_property else state.cases[spec.case_id]
-    if case is None:
+    case = state.cases.get(spec.case_id)
+    socket = None
+    if spec.transport is not None:
+        expected = state.expected.get(spec.case_id, [])
+        result, measured = execute_http(spec, conformance_adapter, case, expected, limits)
+        socket = socket_json(measured)
+    elif case is None:
         result = execute_property(spec, conformance_adapter, limits, seed=state.seed, profile=state.profile)
     else:
         result = execute(spec, conformance_adapter, case, state.expected[spec.case_id], limits)
     replay = _replay_command(spec, state, conformance_adapter)
-    item.user_properties.append((_PROPERTY, json.dumps(record(result, case, replay, state.seed))))
+    entry = record(result, case, replay, state.seed, socket)
+    item.user_properties.append((_PROPERTY, json.dumps(entry)))
     verdict = result.judgement.verdict
     if verdict is Verdict.UNSUPPORTED:
         pytest.skip(f"UNSUPPORTED: {result.judgement.reason}")
@@ -417,7 +461,7 @@ def _loadable(spec: Spec, state: _State, adapter: Adapter) -> str | None:
 def _replay_command(spec: Spec, state: _State, adapter: Adapter) -> str:
     """The one command that reproduces this test: ``conformance replay`` when the adapter
     can be loaded by name, else pytest selecting the test."""
-    loadable = _loadable(spec, state, adapter)
+    loadable = None if spec.transport is not None else _loadable(spec, state, adapter)
     if loadable is None:
         return f"python -m pytest --conformance-only --conformance-seed={state.seed} -k '{spec.test_id}'"
     parts = ["conformance replay", spec.case_id, f"--adapter {loadable}"]

@@ -89,11 +89,14 @@ RECORD_KEYS: tuple[str, ...] = (
     "diff",
     "replay",
     "seed",
+    "socket",
 )
 _LIST_KEYS = frozenset({"violations", "should", "diff"})
 #: Strings that may be null: a property run's flavour and framing are its failing example's.
 _NULLABLE_STR_KEYS = frozenset({"flavour", "framing"})
-_STR_KEYS = frozenset(RECORD_KEYS) - _LIST_KEYS - {"termination", "duration", "first_divergence", "seed"}
+_STR_KEYS = (
+    frozenset(RECORD_KEYS) - _LIST_KEYS - {"termination", "duration", "first_divergence", "seed", "socket"}
+)
 
 #: The ``meta`` keys, in order; the caller must give the first group, the rest default.
 _META_REQUIRED = ("started", "finished", "argv")
@@ -151,6 +154,8 @@ def _normalise(record: Mapping[str, Any]) -> dict[str, Any]:
         raise _bad(
             record, f"termination {record['termination']!r} is not null or one of {', '.join(TERMINATIONS)}"
         )
+    if record["socket"] is not None and not isinstance(record["socket"], Mapping):
+        raise _bad(record, "socket must be null or an object")
     out: dict[str, Any] = {}
     for key in RECORD_KEYS:
         value = record[key]
@@ -448,6 +453,42 @@ def _should_md(
     ]
 
 
+def _percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _sockets_md(results: Sequence[Mapping[str, Any]], *, limit: int) -> list[str]:
+    """Cancellation over real sockets: the disconnect latency and what the server wrote after the cancel."""
+    rows = [r for r in results if r["socket"] is not None]
+    if not rows:
+        return []
+    seen = [r["socket"]["latency_ms"] for r in rows if r["socket"]["latency_ms"] is not None]
+    lines = ["## Cancellation over real sockets", ""]
+    if seen:
+        lines += [
+            f"{len(rows)} cancels; the server saw the disconnect in {len(seen)}: latency median "
+            f"{_percentile(seen, 0.5):.2f} ms, p99 {_percentile(seen, 0.99):.2f} ms, max {max(seen):.2f} ms.",
+            "",
+        ]
+    lines += [
+        "| test | verdict | disconnect after | bytes after cancel | frames after cancel | abort usage |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    slowest = sorted(rows, key=lambda r: -(r["socket"]["latency_ms"] or float("inf")))[:limit]
+    for r in slowest:
+        sock = r["socket"]
+        latency = "never" if sock["latency_ms"] is None else f"{sock['latency_ms']:.2f} ms"
+        usage = _code(json.dumps(sock["abort_usage"], sort_keys=True)) if sock["abort_usage"] else "none"
+        lines.append(
+            f"| {_code(r['test_id'])} | {r['verdict']} | {latency} | {sock['bytes_after_cancel']} "
+            f"| {sock['frames_after_cancel']} | {usage} |"
+        )
+    if len(rows) > limit:
+        lines.append(f"| ... {len(rows) - limit} more | | | | | |")
+    return lines
+
+
 def render_markdown(
     report: Mapping[str, Any], *, max_failures: int = 50, max_diff_lines: int = 60, max_line: int = 240
 ) -> str:
@@ -470,6 +511,7 @@ def render_markdown(
         _unsupported_md(results, limit=max_failures, max_line=max_line),
         _xfail_md(results, limit=max_failures),
         _should_md(summary, results, max_line=max_line),
+        _sockets_md(results, limit=max_failures),
     ]
     for section in sections:
         if section:

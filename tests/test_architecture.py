@@ -37,6 +37,10 @@ PURE = [
     "conformance.harness.matrix",
     "conformance.harness.faults",
     "conformance.harness.properties",
+    "conformance.server.routes",
+    "conformance.server.errors",
+    "conformance.server.plan",
+    "conformance.server.records",
 ]
 
 #: Imports that mean I/O, time, or test machinery.

@@ -489,7 +489,7 @@ def test_a_broken_adapter_fails_exactly_the_right_tests_for_the_right_reason(
         assert text.startswith(f"{test_id.split('[')[0]}: FAIL for adapter {breaker.name}, ")
         for phrase in breaker.phrases:
             assert phrase in text, f"{test_id}: {phrase!r} not in\n{text}"
-        assert f"reproduce: python -m pytest --conformance-only --conformance-seed=" in text
+        assert "reproduce: python -m pytest --conformance-only --conformance-seed=" in text
 
 
 def test_breaking_the_rules_fails_the_session(pytester: pytest.Pytester) -> None:

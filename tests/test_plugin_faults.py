@@ -59,7 +59,7 @@ def _mark_failure_in_text() -> Filter:
             blocks.append(event.block)
         if isinstance(event, Error):
             n = max(blocks) + 1
-            note = [
+            note: list[Event] = [
                 BlockStart(block=n, kind="text"),
                 BlockDelta(block=n, text=" [stream failed]"),
                 BlockEnd(block=n),

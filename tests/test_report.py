@@ -77,6 +77,7 @@ def record(case: str, adapter: str, variant: str, verdict: str = "PASS", **field
         "diff": [],
         "replay": f"conformance replay {case} --adapter {adapter} --chunking {chunking}",
         "seed": 0 if chunking.startswith("random:") else None,
+        "socket": None,
     }
     rec.update(fields)
     return rec

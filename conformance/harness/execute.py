@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,7 +206,9 @@ def failure_text(result: Result, replay: str) -> str:
     return "\n".join(lines)
 
 
-def record(result: Result, case: Case | None, replay: str, seed: int | None) -> dict[str, Any]:
+def record(
+    result: Result, case: Case | None, replay: str, seed: int | None, socket: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The result record of one test (the shape ``schemas/report.schema.json`` gives);
     ``case`` is None for a property run (its examples are generated)."""
     spec, judgement = result.spec, result.judgement
@@ -235,4 +237,5 @@ def record(result: Result, case: Case | None, replay: str, seed: int | None) -> 
         "diff": list(comparison.diff) if comparison is not None and failed else [],
         "replay": replay,
         "seed": seed,
+        "socket": None if socket is None else dict(socket),
     }

@@ -112,6 +112,8 @@ class FaultKind(StrEnum):
     TRUNCATE = "truncate"
     ERROR_FRAME = "error-frame"
     GARBAGE = "garbage"
+    #: HTTP level: the connection stops delivering (the adapter's read timeout must fire)
+    STALL = "stall"
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +456,10 @@ def _terminal_problem(fault: Fault, terminal: Error) -> str | None:
     if fault.kind is FaultKind.TRUNCATE:
         if terminal.category is not _C.PROTOCOL:
             return f"a truncated stream ended with error {terminal.category.value}, not protocol"
+        return None
+    if fault.kind is FaultKind.STALL:
+        if terminal.category is not _C.TIMEOUT:
+            return f"a stalled connection ended with error {terminal.category.value}, not timeout"
         return None
     if fault.kind is FaultKind.GARBAGE:
         if terminal.category not in (_C.PROTOCOL, _C.DECODE):

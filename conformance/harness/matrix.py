@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from conformance.cassettes import Case
 from conformance.harness.run import CancelMode, CancelPlan
 
-__all__ = ["CANCEL_CHUNKING", "PROPERTY", "Spec", "build_matrix", "chunkings_for", "parse_test_id"]
+__all__ = [
+    "CANCEL_CHUNKING",
+    "PROPERTY",
+    "Spec",
+    "build_http_matrix",
+    "build_matrix",
+    "chunkings_for",
+    "parse_test_id",
+]
 
 #: The chunking of the cancellation and fault runs: many small reads, so there is a next
 #: pull to refuse and a fault can land anywhere in a read.
@@ -44,6 +52,8 @@ class Spec:
     cancel: CancelPlan | None = None
     fault: str | None = None
     """A fault's name (``truncate:812``): the run is over the faulted body."""
+    transport: str | None = None
+    """HTTP level: ``vcr`` (replayed by vcrpy) or ``http`` (the loopback server)."""
 
     @property
     def is_property(self) -> bool:
@@ -58,6 +68,12 @@ class Spec:
     @property
     def variant(self) -> str:
         """``bytewise``, ``random:0``, ``cancel-close``, ``truncate:812``, ``property``..."""
+        if self.transport is not None:
+            if self.transport == "vcr":
+                return "vcr"
+            if self.cancel is not None:
+                return f"http-cancel-{self.cancel.mode.value}"
+            return "http" if self.fault is None else f"http-{self.fault}"
         if self.fault is not None:
             return self.fault
         return self.chunking if self.cancel is None else f"cancel-{self.cancel.mode.value}"
@@ -110,6 +126,44 @@ def build_matrix(
                 for name in (faults or {}).get(case.id, ())
             )
         specs.extend(Spec(adapter, f"{api}/{PROPERTY}", PROPERTY) for api in property_apis)
+    return specs
+
+
+def build_http_matrix(
+    adapters: Sequence[str],
+    cases: Sequence[Case],
+    *,
+    expected_counts: Mapping[str, int],
+    apis: Sequence[str],
+    statuses: Sequence[int],
+    reset_points: Mapping[str, int],
+    stall_cases: Mapping[str, int],
+    cancel_modes: Sequence[CancelMode] = tuple(CancelMode),
+) -> list[Spec]:
+    """The HTTP-level tests of adapters that have ``http()``: per case ``vcr`` and
+    ``http`` (and the cancellations and a reset where the byte level has them; a stall
+    for the cases of ``stall_cases``), then per API one test per error status."""
+    specs: list[Spec] = []
+    for adapter in adapters:
+        for case in sorted(cases, key=lambda c: c.id):
+            specs.append(Spec(adapter, case.id, "whole", transport="vcr"))
+            specs.append(Spec(adapter, case.id, CANCEL_CHUNKING, transport="http"))
+            count = expected_counts.get(case.id, 0)
+            if count >= 3:
+                specs.extend(
+                    Spec(adapter, case.id, CANCEL_CHUNKING, CancelPlan(mode, count // 2), transport="http")
+                    for mode in cancel_modes
+                )
+            if case.id in reset_points:
+                at = reset_points[case.id]
+                specs.append(Spec(adapter, case.id, CANCEL_CHUNKING, fault=f"reset:{at}", transport="http"))
+            if case.id in stall_cases:
+                at = stall_cases[case.id]
+                specs.append(Spec(adapter, case.id, CANCEL_CHUNKING, fault=f"stall:{at}", transport="http"))
+        for api in apis:
+            specs.extend(
+                Spec(adapter, f"{api}/http-{status}", "whole", transport="http") for status in statuses
+            )
     return specs
 
 

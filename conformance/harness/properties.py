@@ -52,8 +52,8 @@ from conformance.registry import get_codec
 from conformance.vendors.cohere_chat_v1 import strategies as cohere_v1_strategies
 from conformance.vendors.ollama_chat import strategies as ollama_strategies
 from conformance.vendors.openai_chat import FLAVOURS as CHAT_FLAVOURS
-from conformance.vendors.openai_chat.encoder import flavour_knobs
 from conformance.vendors.openai_chat import strategies as chat_strategies
+from conformance.vendors.openai_chat.encoder import flavour_knobs
 
 __all__ = [
     "PROFILES",
