@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -36,6 +37,13 @@ class Served:
         code = self.process.wait(timeout=TIMEOUT)
         self._reader.join(timeout=TIMEOUT)
         return code, "".join(self.stderr)
+
+    def wait_for_log(self, text: str) -> None:
+        """Wait until the server's stderr shows ``text`` (it logs an exchange when done with it)."""
+        deadline = time.monotonic() + TIMEOUT
+        while text not in "".join(self.stderr):
+            assert time.monotonic() < deadline, f"no {text!r} in the log: {''.join(self.stderr)!r}"
+            time.sleep(0.01)
 
     def start_reading_stderr(self) -> None:
         assert self.process.stderr is not None
@@ -115,6 +123,7 @@ def test_serve_logs_a_client_that_disconnects_and_stops_on_ctrl_c(served: Served
         ) as response,
     ):
         next(response.iter_raw())
+    served.wait_for_log("client disconnected after")
     code, stderr = served.stop(signal.SIGINT)
     assert code == 0
     assert "cohere/chat/synthetic-long-text" in stderr

@@ -10,7 +10,9 @@ over asyncio) and :func:`plan_for_case` (reads a case's stream file); the rest i
   ends, reset or stall;
 * ``conformance.server.records`` -- :class:`ConnectionRecord`, what the server saw of one
   exchange (bytes and frames written, when, and when the client went away);
-* ``conformance.server.cases``   -- corpus cases as plans;
+* ``conformance.server.cases``   -- corpus cases as plans (reads case folders);
+* ``conformance.server.choose``  -- which plan answers a request (tokens, curl mode);
+* ``conformance.server.wire``    -- one connection's socket reads and writes;
 * ``conformance.server.server``  -- :class:`LoopbackServer`.
 
 The harness registers a plan, points the adapter at the token's base URL, and reads the

@@ -86,6 +86,7 @@ class LoopbackServer:
             find_case(default_case, self.cases_root)  # UsageError now rather than per request
         self.default_plan = default_plan
         self.on_exchange = on_exchange
+        self._reported: set[int] = set()
         self._port: int | None = None
         self._plans: dict[str, list[Plan]] = {}
         self._records: dict[int, ConnectionRecord] = {}
@@ -279,16 +280,15 @@ class LoopbackServer:
                 keep_alive = await self._exchange(
                     conn=conn, peer=peer, writer=writer, record=record, head=head, body=body
                 )
-                if self.on_exchange is not None:
-                    with contextlib.suppress(Exception):
-                        self.on_exchange(self._snapshot(record))
+                self._report(record)
                 if not keep_alive or conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     break
                 conn.start_next_cycle()
         except (ConnectionError, OSError, h11.ProtocolError):
             pass
         except asyncio.CancelledError:  # the server is stopping: end this connection quietly
-            pass
+            if current:
+                self._report(current[-1])  # an exchange cut short by the stop is still reported
         finally:
             self._handlers.discard(task)
             if not peer.gone.is_set():
@@ -299,6 +299,14 @@ class LoopbackServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    def _report(self, record: ConnectionRecord) -> None:
+        """Hand an exchange to ``on_exchange`` (once)."""
+        if self.on_exchange is None or record.id in self._reported:
+            return
+        self._reported.add(record.id)
+        with contextlib.suppress(Exception):
+            self.on_exchange(self._snapshot(record))
 
     def _snapshot(self, record: ConnectionRecord) -> ConnectionRecord:
         with self._cond:

@@ -162,10 +162,10 @@ async def write(
     if peer.gone.is_set() or writer.transport.is_closing():
         return False
     try:
-        at = time.monotonic()  # before the write: a read the client made before t was written before t
-        writer.write(data or b"")
-        if record is not None and update is not None:
+        if record is not None and update is not None:  # recorded first: a client never sees unrecorded bytes
+            at = time.monotonic()
             update(lambda: record.writes.append((at, body_bytes)))
+        writer.write(data or b"")
         await writer.drain()
     except (ConnectionError, OSError):
         peer.mark_gone()
@@ -185,6 +185,7 @@ def reset(writer: asyncio.StreamWriter, peer: Peer, record: ConnectionRecord, up
 
 
 def reason_phrase(status: int) -> bytes:
+    """The standard reason phrase of ``status`` (empty for statuses without one)."""
     try:
         return HTTPStatus(status).phrase.encode("latin-1")
     except ValueError:
