@@ -2,11 +2,16 @@
 
 Usage, from the repository root (with the ``bench`` extra installed for the competitors)::
 
-    python -m benchmarks.run              # full sizes: ~3-5 minutes on 2 cores
-    python -m benchmarks.run --quick      # small sizes, for a smoke run
-    python -m benchmarks.run --out -      # print the Markdown instead of writing the file
+    python -m benchmarks.run                    # full sizes: ~4-6 minutes on 2 cores
+    python -m benchmarks.run --quick            # small sizes, for a smoke run
+    python -m benchmarks.run --out -            # print the Markdown instead of writing the file
+    python -m benchmarks.run --only harness     # one part (repeatable): framing, harness, an API id
+    python -m benchmarks.run --suite-wall-time  # also time the test suite (~10 minutes more)
 
-Every ratio is measured in the same run, on the same bytes, on the same machine.
+Every ratio is measured in the same run, on the same bytes, on the same machine.  A section
+this run does not measure (a part left out by ``--only``; the test suite's wall time without
+``--suite-wall-time``) is carried over from the existing output file, unchanged, and the
+header says which ones were.
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ from benchmarks import (
     bench_cohere_chat_v1,
     bench_eventstream,
     bench_gemini,
+    bench_harness,
     bench_ollama_chat,
     bench_openai_chat,
     bench_openai_responses,
     bench_sse,
+    suite_wall_time,
 )
+from benchmarks._sections import HARNESS_GOAL, harness_section, merge, suite_section
 
 #: Reference decoder benchmarks: (API id, module).  Each module's ``run()`` returns rows
 #: with ``name``, ``mb_per_s`` and ``events_per_s`` and/or ``messages_per_s``; the row
@@ -50,7 +58,11 @@ GOALS = {
     "sse": "SSE decoder >= 150 MB/s on 64 KiB chunks, and faster than httpx-sse's full pipeline",
     "eventstream": "eventstream decoder >= 2x botocore's EventStreamBuffer, and linear on one-chunk input",
     "codec": "reference decoder >= 3x the official SDK's own stream parsing of the same bytes",
+    "harness": HARNESS_GOAL,
 }
+
+#: The parts ``--only`` can name besides the API ids.
+PARTS = ("framing", "harness")
 
 
 def _cpu() -> str:
@@ -200,15 +212,28 @@ def _is_sdk(name: str) -> bool:
     return lowered.startswith(_SDKS) and "not installed" not in lowered
 
 
-def render(quick: bool, only: set[str] | None = None) -> str:
+def _measured() -> str:
+    """When a section's measurement started, and how busy the machine was then."""
+    import os
+
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"Measured from {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average (1/5/15 min) then: {load}."
+
+
+def render(
+    quick: bool, only: set[str] | None = None, *, suite: bool = False, previous: str | None = None
+) -> str:
+    machine = _machine()  # the date and load when the run started
     size_sse, size_es, size_codec, repeats = (5.0, 3.0, 5.0, 3) if quick else (50.0, 21.0, 50.0, 5)
-    wanted = only or {"framing", *(api for api, _ in CODEC_BENCHMARKS)}
-    framing: list[str] = []
+    events, sample = (20_000, 10) if quick else (200_000, 1)
+    wanted = only or {*PARTS, *(api for api, _ in CODEC_BENCHMARKS)}
+    sse: list[str] = []
+    eventstream: list[str] = []
     if "framing" in wanted:
         print(f"SSE benchmark ({size_sse:g} MB, {repeats} runs)...", file=sys.stderr)
-        framing += [*_sse_section(bench_sse.run(size_sse, repeats), size_sse), ""]
+        sse = _sse_section(bench_sse.run(size_sse, repeats), size_sse)
         print(f"eventstream benchmark ({size_es:g} MB, {repeats} runs)...", file=sys.stderr)
-        framing += [*_eventstream_section(bench_eventstream.run(size_es, repeats)), ""]
+        eventstream = _eventstream_section(bench_eventstream.run(size_es, repeats))
     codecs: list[str] = []
     for api, module in CODEC_BENCHMARKS:
         if api in wanted:
@@ -223,20 +248,36 @@ def render(quick: bool, only: set[str] | None = None) -> str:
             "",
             *codecs,
         ]
+    harness: list[str] = []
+    if "harness" in wanted:
+        print(f"harness overhead benchmark ({events:,} events, {repeats} runs)...", file=sys.stderr)
+        measured = _measured()
+        harness = harness_section(bench_harness.run(events, repeats, sample), events, measured)
+    suite_rows: list[str] = []
+    if suite:
+        print("test suite wall time (three commands, minutes each)...", file=sys.stderr)
+        measured = _measured()
+        suite_rows = suite_section(suite_wall_time.run(), measured)
+    body, carried = merge([sse, eventstream, codecs, harness, suite_rows], previous)
+    note = []
+    if carried:
+        names = ", ".join(carried)
+        note = [f"- Carried over unchanged from the previous file (not measured in this run): {names}"]
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python -m benchmarks.run` (install the `bench` extra for the competitors). "
+        "Written by `python -m benchmarks.run` (install the `bench` extra for the competitors; "
+        "`--suite-wall-time` also times the test suite). "
         "Medians of the runs after one warm-up, single-threaded, every ratio measured in the same run. "
         "Re-run it on your machine: absolute numbers move with the CPU and its load; ratios move less.",
         "",
-        *_machine(),
+        *machine,
         f"- Mode: {'quick (small sizes)' if quick else 'full'}, {repeats} timed runs per row",
+        *note,
         "",
-        *framing,
-        *codecs,
+        *body,
     ]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,10 +288,23 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         action="append",
         metavar="PART",
-        help="run only this part: 'framing' or an API id (repeatable); default: everything",
+        help="run only this part: 'framing', 'harness' or an API id (repeatable); default: everything",
+    )
+    parser.add_argument(
+        "--suite-wall-time",
+        action="store_true",
+        help="also time `python -m pytest` (with and without -n 2) and `conformance run` (~10 minutes)",
     )
     args = parser.parse_args(argv)
-    text = render(args.quick, set(args.only) if args.only else None)
+    valid = {*PARTS, *(api for api, _ in CODEC_BENCHMARKS)}
+    unknown = sorted(set(args.only or ()) - valid)
+    if unknown:
+        parser.error(f"--only {unknown[0]!r}: no such part (valid: {', '.join(sorted(valid))})")
+    out = Path(args.out) if args.out != "-" else None
+    previous = out.read_text(encoding="utf-8") if out is not None and out.is_file() else None
+    text = render(
+        args.quick, set(args.only) if args.only else None, suite=args.suite_wall_time, previous=previous
+    )
     if args.out == "-":
         print(text)
     else:

@@ -64,6 +64,11 @@ __all__ = ["Folded", "FoldedBlock", "Terminal", "block_labels", "fold", "fold_pa
 #: The event types that end a sequence.
 Terminal: TypeAlias = Finish | Error | Abort
 
+# isinstance() tuples, built once (a ``A | B`` union is built anew at every call).
+_BLOCK_EVENTS = (BlockStart, BlockDelta, BlockEnd)
+_DELTA_OR_END = (BlockDelta, BlockEnd)
+_TERMINALS = (Finish, Error, Abort)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FoldedBlock:
@@ -122,7 +127,7 @@ def block_labels(events: Sequence[Event]) -> list[int | None]:
             number = next_number
             next_number += 1
             open_blocks[event.block] = number
-        elif isinstance(event, BlockDelta | BlockEnd):
+        elif isinstance(event, _DELTA_OR_END):
             number = open_blocks.get(event.block)
             if number is None:
                 number = next_number
@@ -135,7 +140,7 @@ def block_labels(events: Sequence[Event]) -> list[int | None]:
 
 
 def _renumber(event: Event, number: int | None) -> Event:
-    if number is None or not isinstance(event, BlockStart | BlockDelta | BlockEnd):
+    if number is None or not isinstance(event, _BLOCK_EVENTS):
         return event
     if event.block == number:
         return event
@@ -164,25 +169,27 @@ def fold_parts(events: Sequence[Event]) -> Folded:
     terminal: Terminal | None = None
     cut = len(kept)
     for i, event in enumerate(kept):
-        if isinstance(event, Finish | Error | Abort):
+        if isinstance(event, _TERMINALS):
             terminal, cut = event, i
             break
     heads: list[ResponseStart] = []
     builders: dict[int, _Builder] = {}  # block number -> builder; numbers arrive in order
     usage: Usage | None = None
     for event, number in zip(kept[:cut], labels[:cut], strict=True):
-        if isinstance(event, ResponseStart):
+        if number is not None:  # a block event (only those are labelled); deltas, the most common, first
+            builder = builders.get(number)
+            if builder is None:
+                builder = builders[number] = _Builder()
+            if isinstance(event, BlockDelta):
+                builder.texts.append(event.text)
+            elif isinstance(event, BlockStart):
+                builder.start = dataclasses.replace(event, block=number)
+            elif isinstance(event, BlockEnd):
+                builder.end = dataclasses.replace(event, block=number)
+        elif isinstance(event, ResponseStart):
             heads.append(event)
         elif isinstance(event, Usage):
             usage = event
-        elif number is not None:
-            builder = builders.setdefault(number, _Builder())
-            if isinstance(event, BlockStart):
-                builder.start = dataclasses.replace(event, block=number)
-            elif isinstance(event, BlockDelta):
-                builder.texts.append(event.text)
-            elif isinstance(event, BlockEnd):
-                builder.end = dataclasses.replace(event, block=number)
     tail = tuple(_renumber(e, n) for e, n in zip(kept[cut + 1 :], labels[cut + 1 :], strict=True))
     return Folded(
         heads=tuple(heads),

@@ -32,6 +32,7 @@ PURE = [
     "conformance.framing.jsonarray",
     "conformance.framing.eventstream",
     "conformance.harness.contract",
+    "conformance.harness.fastcheck",
     "conformance.harness.outcome",
     "conformance.harness.verdict",
     "conformance.harness.matrix",

@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from conformance.errors import EventError, UsageError
 from conformance.events import EVENT_TYPES, BlockStart, Event, from_json
+from conformance.harness.fastcheck import certainly_valid
 from conformance.schemas import validate_event_json
 
 __all__ = [
@@ -82,6 +83,8 @@ _KIND_NEEDS = {
 
 
 _EVENT_CLASSES: tuple[type, ...] = tuple(EVENT_TYPES.values())
+_EXACT_CLASSES = frozenset(_EVENT_CLASSES)
+_ONE_CLASSES: tuple[type, ...] = (Mapping, *_EVENT_CLASSES)  # what to_canonical may return alone
 
 
 class ByteChunks(Protocol):
@@ -203,11 +206,13 @@ def needed_capabilities(events: Iterable[Event]) -> frozenset[Capability]:
 
 
 def _one(item: Any, path: str) -> Event:
-    if isinstance(item, Mapping):
-        problems = validate_event_json(dict(item), path=path)
-        if problems:
-            raise EventError(problems[0].split(": ", 1)[-1], path=problems[0].split(": ", 1)[0])
-        return from_json(dict(item), path=path)
+    if type(item) is dict or isinstance(item, Mapping):
+        obj = item if type(item) is dict else dict(item)  # neither check nor from_json mutates it
+        if not certainly_valid(obj):
+            problems = validate_event_json(obj, path=path)
+            if problems:
+                raise EventError(problems[0].split(": ", 1)[-1], path=problems[0].split(": ", 1)[0])
+        return from_json(obj, path=path)
     if isinstance(item, _EVENT_CLASSES):
         return item  # type: ignore[return-value]
     raise EventError(f"expected a canonical event or its JSON object, got {type(item).__name__}", path=path)
@@ -219,10 +224,12 @@ def canonical_events(mapped: Any, index: int) -> list[Event]:
     Raises :class:`EventError` naming the path (``$.output[7]``, or
     ``$.output[7][1].usage`` for the second of several) of the first bad value.
     """
-    path = f"$.output[{index}]"
+    if type(mapped) in _EXACT_CLASSES:  # the common case first: one event object
+        return [mapped]
     if mapped is None:
         return []
-    if isinstance(mapped, (Mapping, *_EVENT_CLASSES)):
+    path = f"$.output[{index}]"
+    if type(mapped) is dict or isinstance(mapped, _ONE_CLASSES):
         return [_one(mapped, path)]
     if isinstance(mapped, Iterable) and not isinstance(mapped, str | bytes):
         return [_one(item, f"{path}[{i}]") for i, item in enumerate(mapped)]
