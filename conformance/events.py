@@ -25,6 +25,7 @@ from conformance.errors import EventError
 
 __all__ = [
     "CANONICAL_VERSION",
+    "CATEGORY_BY_STATUS",
     "EVENT_TYPES",
     "KNOWN_BLOCK_KINDS",
     "TERMINAL_TYPES",
@@ -46,6 +47,7 @@ __all__ = [
     "Unknown",
     "Usage",
     "UsageCounts",
+    "category_for_status",
     "dumps",
     "from_json",
     "json_equal",
@@ -282,6 +284,38 @@ RETRYABLE_BY_CATEGORY: dict[ErrorCategory, bool] = {
     **dict.fromkeys((_C.INVALID_REQUEST, _C.AUTH, _C.PERMISSION, _C.NOT_FOUND), False),
     **dict.fromkeys((_C.CONTEXT_LENGTH, _C.CONTENT_FILTER), False),
 }
+
+#: What an HTTP error status says about the failure (SPEC §7); other 5xx are ``server``,
+#: other 4xx ``invalid_request`` (:func:`category_for_status`).
+CATEGORY_BY_STATUS: dict[int, ErrorCategory] = {
+    400: _C.INVALID_REQUEST,
+    401: _C.AUTH,
+    403: _C.PERMISSION,
+    404: _C.NOT_FOUND,
+    408: _C.TIMEOUT,
+    413: _C.INVALID_REQUEST,
+    422: _C.INVALID_REQUEST,
+    429: _C.RATE_LIMIT,
+    500: _C.SERVER,
+    502: _C.SERVER,
+    503: _C.OVERLOADED,
+    504: _C.TIMEOUT,
+    529: _C.OVERLOADED,
+}
+
+
+def category_for_status(status: int | None) -> ErrorCategory:
+    """The error category an HTTP status implies (``unknown`` when it implies none)."""
+    if status is None:
+        return _C.UNKNOWN
+    if status in CATEGORY_BY_STATUS:
+        return CATEGORY_BY_STATUS[status]
+    if 500 <= status < 600:
+        return _C.SERVER
+    if 400 <= status < 500:
+        return _C.INVALID_REQUEST
+    return _C.UNKNOWN
+
 
 #: What :func:`parse_arguments` says of JSON nested deeper than Python can parse.
 TOO_DEEP = "nested too deeply to parse"

@@ -83,6 +83,8 @@ class _State:
     records: list[dict[str, Any]] = field(default_factory=list)
     started: float = 0.0
     gathered: bool = False
+    named: dict[str, str] = field(default_factory=dict)
+    """adapter name -> the ``--conformance-adapter`` spec that loaded it."""
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -218,6 +220,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise pytest.UsageError(str(exc)) from None
             state.adapters[adapter.name] = factory
             state.made[adapter.name] = adapter
+            state.named[adapter.name] = spec.strip()
         else:
             state.adapters[spec.strip()] = None
     config.stash[_STATE] = state
@@ -424,7 +427,7 @@ def _conformance_test(request: pytest.FixtureRequest, conformance_adapter: Adapt
         result = execute_property(spec, conformance_adapter, limits, seed=state.seed, profile=state.profile)
     else:
         result = execute(spec, conformance_adapter, case, state.expected[spec.case_id], limits)
-    replay = _replay_command(spec, state, conformance_adapter)
+    replay = _replay_command(spec, state)
     entry = record(result, case, replay, state.seed, socket)
     item.user_properties.append((_PROPERTY, json.dumps(entry)))
     verdict = result.judgement.verdict
@@ -436,17 +439,11 @@ def _conformance_test(request: pytest.FixtureRequest, conformance_adapter: Adapt
         raise ConformanceFailedError(failure_text(result, replay))
 
 
-def _loadable(spec: Spec, state: _State, adapter: Adapter) -> str | None:
-    """How ``conformance replay --adapter`` can load this adapter, if it can."""
-    for named in (s.strip() for s in state.specs):
-        if named == "reference" == spec.adapter:
-            return named
-        if ":" in named and state.made.get(spec.adapter) is adapter:
-            try:
-                if make_adapter(load_factory(named), what=named).name == spec.adapter:
-                    return named
-            except (UsageError, pytest.UsageError):
-                continue
+def _loadable(spec: Spec, state: _State) -> str | None:
+    """How ``conformance replay --adapter`` can load this adapter, if it can: as it was
+    named on the command line, or by the module and name of the factory a hook returned."""
+    if spec.adapter in state.named:
+        return state.named[spec.adapter]
     factory = state.adapters.get(spec.adapter)
     module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", "")
     if module and qualname and "<" not in qualname and module not in ("__main__", "conftest"):
@@ -458,10 +455,10 @@ def _loadable(spec: Spec, state: _State, adapter: Adapter) -> str | None:
     return None
 
 
-def _replay_command(spec: Spec, state: _State, adapter: Adapter) -> str:
+def _replay_command(spec: Spec, state: _State) -> str:
     """The one command that reproduces this test: ``conformance replay`` when the adapter
     can be loaded by name, else pytest selecting the test."""
-    loadable = None if spec.transport is not None else _loadable(spec, state, adapter)
+    loadable = None if spec.transport is not None else _loadable(spec, state)
     if loadable is None:
         return f"python -m pytest --conformance-only --conformance-seed={state.seed} -k '{spec.test_id}'"
     parts = ["conformance replay", spec.case_id, f"--adapter {loadable}"]

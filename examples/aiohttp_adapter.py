@@ -21,10 +21,10 @@ from contextlib import aclosing
 
 import aiohttp
 
-from conformance.events import Error, ErrorCategory, ErrorPhase, Event
+from conformance.events import Error, ErrorCategory, Event
 from conformance.harness.contract import ALL, Adapter, Capability, StreamRequest
 from conformance.registry import api_ids
-from examples.common import VendorHTTPError, decode_body, error_event, request_body
+from examples.common import VendorHTTPError, decode_body, exception_event, request_body
 
 __all__ = ["NAME", "factory", "map_exception", "stream"]
 
@@ -63,17 +63,7 @@ async def stream(request: StreamRequest) -> AsyncIterator[Event]:
 
 def map_exception(exc: BaseException) -> Error | None:
     """The canonical ``error`` for an exception :func:`stream` raised (None: a bug)."""
-    if isinstance(exc, VendorHTTPError):
-        return error_event(exc)
-    category = _broken(exc) if isinstance(exc, Exception) else None
-    if category is None:
-        return None
-    return Error(
-        category=category,
-        message=f"{type(exc).__name__}: {exc}",
-        retryable=True,
-        phase=ErrorPhase.BEFORE_OUTPUT,
-    )
+    return exception_event(exc, _broken)
 
 
 def factory() -> Adapter:

@@ -37,34 +37,12 @@ from conformance.events import (
     ErrorPhase,
     Event,
     Usage,
+    category_for_status,
 )
 from conformance.harness.contract import StreamRequest
 from conformance.registry import get_codec
 
-__all__ = ["VendorHTTPError", "decode_body", "error_event", "request_body"]
-
-#: What an HTTP error status says about the failure (SPEC §7).
-_STATUS_CATEGORIES = {
-    400: ErrorCategory.INVALID_REQUEST,
-    401: ErrorCategory.AUTH,
-    403: ErrorCategory.PERMISSION,
-    404: ErrorCategory.NOT_FOUND,
-    408: ErrorCategory.TIMEOUT,
-    413: ErrorCategory.INVALID_REQUEST,
-    422: ErrorCategory.INVALID_REQUEST,
-    429: ErrorCategory.RATE_LIMIT,
-    500: ErrorCategory.SERVER,
-    502: ErrorCategory.SERVER,
-    503: ErrorCategory.OVERLOADED,
-    504: ErrorCategory.TIMEOUT,
-    529: ErrorCategory.OVERLOADED,
-}
-
-
-def _category(status: int) -> ErrorCategory:
-    if status in _STATUS_CATEGORIES:
-        return _STATUS_CATEGORIES[status]
-    return ErrorCategory.SERVER if status >= 500 else ErrorCategory.INVALID_REQUEST
+__all__ = ["VendorHTTPError", "decode_body", "error_event", "exception_event", "request_body"]
 
 
 class VendorHTTPError(Exception):
@@ -105,7 +83,7 @@ def _describe(status: int, headers: Mapping[str, str], body: bytes) -> tuple[str
 
 def error_event(exc: VendorHTTPError) -> Error:
     """The canonical ``error`` for an HTTP error response (nothing was streamed yet)."""
-    category = _category(exc.status)
+    category = category_for_status(exc.status)
     return Error(
         category=category,
         message=exc.message,
@@ -113,6 +91,23 @@ def error_event(exc: VendorHTTPError) -> Error:
         phase=ErrorPhase.BEFORE_OUTPUT,
         status=exc.status,
         code=exc.code,
+    )
+
+
+def exception_event(exc: BaseException, broken: Callable[[Exception], ErrorCategory | None]) -> Error | None:
+    """The canonical ``error`` for an exception an example's ``stream`` raised: an HTTP
+    error response, or a transport failure ``broken`` names (timeout, protocol); None for
+    anything else (a bug, which the suite reports as a crash)."""
+    if isinstance(exc, VendorHTTPError):
+        return error_event(exc)
+    category = broken(exc) if isinstance(exc, Exception) else None
+    if category is None:
+        return None
+    return Error(
+        category=category,
+        message=f"{type(exc).__name__}: {exc}",
+        retryable=True,
+        phase=ErrorPhase.BEFORE_OUTPUT,
     )
 
 

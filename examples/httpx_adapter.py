@@ -35,12 +35,13 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from functools import cache
 
+import httpcore
 import httpx
 
-from conformance.events import Error, ErrorCategory, ErrorPhase, Event
+from conformance.events import Error, ErrorCategory, Event
 from conformance.harness.contract import ALL, Adapter, Capability, StreamRequest
 from conformance.registry import api_ids
-from examples.common import VendorHTTPError, decode_body, error_event, request_body
+from examples.common import VendorHTTPError, decode_body, exception_event, request_body
 
 __all__ = ["NAME", "factory", "map_exception", "stream"]
 
@@ -61,6 +62,12 @@ def _broken(exc: Exception) -> ErrorCategory | None:
     if isinstance(exc, httpx.TimeoutException):
         return ErrorCategory.TIMEOUT
     if isinstance(exc, httpx.TransportError):  # reset, truncated chunked body, ...
+        return ErrorCategory.PROTOCOL
+    # httpx maps httpcore's errors while it reads; a reset racing the response's close
+    # was once seen to escape unmapped (under load), so the example maps them too
+    if isinstance(exc, httpcore.TimeoutException):
+        return ErrorCategory.TIMEOUT
+    if isinstance(exc, httpcore.NetworkError | httpcore.RemoteProtocolError):
         return ErrorCategory.PROTOCOL
     return None
 
@@ -85,17 +92,7 @@ async def stream(request: StreamRequest) -> AsyncIterator[Event]:
 
 def map_exception(exc: BaseException) -> Error | None:
     """The canonical ``error`` for an exception :func:`stream` raised (None: a bug)."""
-    if isinstance(exc, VendorHTTPError):
-        return error_event(exc)
-    category = _broken(exc) if isinstance(exc, Exception) else None
-    if category is None:
-        return None
-    return Error(
-        category=category,
-        message=f"{type(exc).__name__}: {exc}",
-        retryable=True,
-        phase=ErrorPhase.BEFORE_OUTPUT,
-    )
+    return exception_event(exc, _broken)
 
 
 def factory() -> Adapter:

@@ -1,4 +1,5 @@
-"""Feeding helpers shared by the framing tests (cf. h11's ``tests/helpers.py``)."""
+"""Helpers shared by the tests: feeding the framing decoders (cf. h11's ``tests/helpers.py``),
+and the options of the plugin's in-process pytester sessions."""
 
 from __future__ import annotations
 
@@ -85,3 +86,14 @@ def reference_stream(name: str) -> bytes:
     if not path.is_file():
         pytest.skip(f"reference stream {path} is absent")
     return path.read_bytes()
+
+
+#: The options every in-process plugin session (pytester) starts with.
+PYTESTER_BASE = (
+    "-p",
+    "no:cacheprovider",
+    "-o",
+    "asyncio_default_fixture_loop_scope=function",
+    "--conformance-only",
+    "--conformance-seed=20261121",  # the property tests repeatable, whatever the date
+)

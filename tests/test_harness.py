@@ -395,3 +395,15 @@ def test_the_matrix_prunes_chunkings_that_cannot_differ_and_ids_read_as_paths() 
     assert parse_test_id(ids[-1]) == ("anthropic/messages/text-then-tool-use", "ref", "cancel-signal")
     with pytest.raises(ValueError, match="not a conformance test id"):
         parse_test_id("tests/test_x.py::test_y")
+
+
+def test_a_malformed_event_object_fails_as_bad_output_naming_its_path() -> None:
+    # event objects are not validated on the way in; one the comparison cannot handle
+    # (an unhashable block number) must be a FAIL naming it, not a TypeError
+    good = BlockDelta(block=0, text="a")
+    bad = BlockDelta(block={}, text="x")  # type: ignore[arg-type]
+    plain = Outcome(events=[good, bad], termination=Termination.NO_TERMINAL)
+    judgement = judge_case([good], plain, frozenset())
+    assert judgement.verdict is Verdict.FAIL
+    assert judgement.termination is Termination.BAD_OUTPUT
+    assert judgement.reason == "bad-output: $.output[1].block: {} is not of type 'integer'"

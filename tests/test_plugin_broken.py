@@ -39,19 +39,12 @@ from conformance.events import (
 from conformance.harness.contract import ALL, Adapter, ByteChunks, Capability, StreamRequest
 from conformance.reference import reference_adapter
 from conformance.registry import api_ids, get_codec
+from tests.helpers import PYTESTER_BASE as BASE
 
 pytest_plugins = ("pytester",)
 
 OPENAI = "openai/chat-completions"
 ANTHROPIC = "anthropic/messages"
-BASE = (
-    "-p",
-    "no:cacheprovider",
-    "-o",
-    "asyncio_default_fixture_loop_scope=function",
-    "--conformance-only",
-    "--conformance-seed=20261121",  # the property tests repeatable, whatever the date
-)
 CANCEL_VARIANTS = ("cancel-close", "cancel-task", "cancel-timeout", "cancel-signal")
 
 # -- building broken adapters ------------------------------------------------------------------

@@ -22,6 +22,7 @@ import pytest
 
 from conformance.cassettes import CASSETTES_ROOT, iter_cases
 from conformance.harness.matrix import chunkings_for
+from tests.helpers import PYTESTER_BASE as BASE
 
 pytest_plugins = ("pytester",)
 
@@ -32,14 +33,6 @@ API = "openai/chat-completions"
 #: The flavours the example adapter declares.
 DECLARED = frozenset({"openai", "azure"})
 #: Every inner run: the suite only, no cache folder in the temporary project.
-BASE = (
-    "-p",
-    "no:cacheprovider",
-    "-o",
-    "asyncio_default_fixture_loop_scope=function",
-    "--conformance-only",
-    "--conformance-seed=20261121",  # the property tests repeatable, whatever the date
-)
 CHUNKINGS = "--conformance-chunkings=whole,bytewise"
 
 HOOK_CONFTEST = """

@@ -17,8 +17,8 @@ import pytest
 
 from conformance.events import BlockDelta, BlockEnd, BlockStart, Error, ErrorCategory, Event
 from conformance.reference import reference_adapter
+from tests.helpers import PYTESTER_BASE as BASE
 from tests.test_plugin_broken import (
-    BASE,
     OPENAI,
     Filter,
     Run,

@@ -36,7 +36,7 @@ from conformance.errors import UsageError
 from conformance.events import Error, Event, dumps
 from conformance.harness.contract import Adapter, StreamRequest
 from conformance.harness.execute import Limits, Result, request_for
-from conformance.harness.faults import Fault, FaultKind, judge_fault
+from conformance.harness.faults import Fault, FaultKind
 from conformance.harness.http_run import SocketCancel, run_http
 from conformance.harness.matrix import CANCEL_CHUNKING, Spec
 from conformance.harness.outcome import Outcome, Termination
@@ -205,7 +205,7 @@ async def _run(
         timeout = STALL_READ_TIMEOUT if stall else 10.0
         outcome, _ = await _serve(plan, adapter, case, limits, read_timeout=timeout)
         return (
-            judge_fault(fault, expected, outcome.events, outcome.termination, problem=outcome.problem),
+            fault.judge(expected, outcome.events, outcome.termination, problem=outcome.problem),
             outcome,
             None,
         )

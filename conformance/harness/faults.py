@@ -78,7 +78,7 @@ from conformance.framing import new_decoder
 from conformance.framing.messages import Message, SSEEvent
 from conformance.grammar import Level
 from conformance.harness.run import Termination
-from conformance.harness.verdict import Judgement, Verdict, violations
+from conformance.harness.verdict import Judgement, Verdict, guard, violations
 from conformance.registry import get_codec
 from conformance.vendors._builder import default_retryable
 from conformance.vendors.openai_chat import flavour_knobs
@@ -194,7 +194,7 @@ class Fault:
         problem: str | None = None,
     ) -> Judgement:
         """:func:`judge_fault` for this fault."""
-        return judge_fault(self, expected, events, termination, problem=problem)
+        return guard(events, lambda: judge_fault(self, expected, events, termination, problem=problem))
 
 
 # -- where the messages are ----------------------------------------------------------------

@@ -33,7 +33,7 @@ from conformance.errors import EventError, UsageError
 from conformance.events import Abort, Error, Event, Finish, Unknown, UsageCounts
 from conformance.harness.contract import Adapter, StreamRequest, canonical_events
 from conformance.harness.outcome import Outcome, Termination
-from conformance.harness.run import CancelMode, CancelPlan
+from conformance.harness.run import CancelMode, CancelPlan, format_crash
 from conformance.server.records import ConnectionRecord
 
 __all__ = ["SocketCancel", "Watch", "run_http"]
@@ -108,12 +108,14 @@ class _State:
                 self._fail(Termination.BAD_OUTPUT, f"map_exception gave a bad event: {bad.message}")
                 return
             except Exception as inner:
-                self._fail(Termination.CRASH, f"map_exception raised while mapping {exc!r}: {inner!r}")
+                self._fail(
+                    Termination.CRASH, f"map_exception raised while mapping {exc!r}:\n{format_crash(inner)}"
+                )
                 return
         if mapped and isinstance(mapped[-1], Error):
             self.events.extend(mapped)
             return
-        self._fail(Termination.CRASH, f"the adapter raised: {type(exc).__name__}: {exc}")
+        self._fail(Termination.CRASH, f"the adapter raised:\n{format_crash(exc)}")
 
     def bad(self, error: EventError) -> None:
         self._fail(

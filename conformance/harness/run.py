@@ -160,7 +160,8 @@ def _frame_text(frame: types.FrameType | None) -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
-def _crash(exc: BaseException) -> str:
+def format_crash(exc: BaseException) -> str:
+    """An exception with its traceback, as failure texts show it."""
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
 
 
@@ -176,13 +177,13 @@ def _exception_events(consumer: _Consumer, exc: BaseException, outcome: Outcome)
             return
         except Exception as inner:
             outcome.termination = Termination.CRASH
-            outcome.problem = f"map_exception raised while mapping {exc!r}:\n{_crash(inner)}"
+            outcome.problem = f"map_exception raised while mapping {exc!r}:\n{format_crash(inner)}"
             return
     if mapped and isinstance(mapped[-1], Error):
         consumer.events.extend(mapped)
         return
     outcome.termination = Termination.CRASH
-    outcome.problem = f"the adapter raised after {consumer.source.offset} bytes:\n{_crash(exc)}"
+    outcome.problem = f"the adapter raised after {consumer.source.offset} bytes:\n{format_crash(exc)}"
 
 
 def _finish(consumer: _Consumer, outcome: Outcome, started: float) -> Outcome:

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from conformance.compare import Comparison, compare
 from conformance.compare import Verdict as CompareVerdict
-from conformance.events import Abort, BlockEnd, Error, ErrorCategory, Event, Usage
+from conformance.events import Abort, BlockEnd, Error, ErrorCategory, Event, Usage, to_json
 from conformance.grammar import Level, check
 from conformance.harness.contract import Capability
 from conformance.harness.outcome import Outcome, Termination
+from conformance.schemas import validate_event_json
 
 __all__ = [
     "Judgement",
@@ -40,6 +41,8 @@ __all__ = [
     "judge_case",
     "matches",
     "unsupported",
+    "guard",
+    "malformed",
     "violations",
 ]
 
@@ -115,6 +118,31 @@ def _own_words(expected: list[Event], actual: list[Event]) -> list[Event]:
     return actual
 
 
+def malformed(events: Sequence[Event]) -> str | None:
+    """The first event object that is not a valid canonical event (an adapter may yield
+    event objects, which are not validated on the way in), as ``$.output[i]...: why``."""
+    for i, event in enumerate(events):
+        try:
+            problems = validate_event_json(to_json(event), path=f"$.output[{i}]")
+        except (TypeError, ValueError, AttributeError) as exc:
+            return f"$.output[{i}]: {type(event).__name__} cannot be rendered as JSON: {exc}"
+        if problems:
+            return problems[0]
+    return None
+
+
+def guard(events: Sequence[Event], judge: Callable[[], Judgement]) -> Judgement:
+    """``judge()``, with malformed event objects among ``events`` a ``bad-output`` FAIL
+    naming the event (they would otherwise crash the comparison with a TypeError)."""
+    try:
+        return judge()
+    except (TypeError, ValueError, AttributeError):
+        bad = malformed(events)
+        if bad is None:
+            raise
+        return Judgement(Verdict.FAIL, Termination.BAD_OUTPUT, f"bad-output: {bad}", None)
+
+
 def violations(events: Sequence[Event], level: Level = Level.MUST) -> tuple[str, ...]:
     """The violations of ``events`` at ``level``, as ``rule at event i: message``."""
     return tuple(f"{v.rule} at event {v.index}: {v.message}" for v in check(events) if v.level is level)
@@ -126,6 +154,12 @@ def _fail(outcome: Outcome, reason: str, comparison: Comparison | None = None) -
 
 def judge_case(expected: Sequence[Event], outcome: Outcome, capabilities: frozenset[Capability]) -> Judgement:
     """The verdict of a plain run against the case's expected sequence."""
+    return guard(outcome.events, lambda: _judge_case(expected, outcome, capabilities))
+
+
+def _judge_case(
+    expected: Sequence[Event], outcome: Outcome, capabilities: frozenset[Capability]
+) -> Judgement:
     if outcome.termination in _RUN_FAILURES:
         return _fail(outcome, f"{outcome.termination.value}: {outcome.problem}")
     want = _project(expected, capabilities)
@@ -153,6 +187,12 @@ def judge_cancel(
     signal mode: an ``abort`` is emitted and carries the last usage delivered before
     the cancel.
     """
+    return guard(outcome.events, lambda: _judge_cancel(uncancelled, outcome, capabilities, signal=signal))
+
+
+def _judge_cancel(
+    uncancelled: Sequence[Event], outcome: Outcome, capabilities: frozenset[Capability], *, signal: bool
+) -> Judgement:
     if outcome.termination is not Termination.ABORT:
         if not signal:  # closed or cancelled by the consumer: no terminal event can follow
             failed = _fail(

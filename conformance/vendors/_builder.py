@@ -38,6 +38,7 @@ from conformance.events import (
     ResponseStart,
     Unknown,
     Usage,
+    category_for_status,
     parse_arguments,
 )
 
@@ -55,39 +56,10 @@ _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read", "cache_write", "
 #: a stream cut short may well succeed again; a payload we cannot decode will not.
 _RETRYABLE_DEFAULT = {ErrorCategory.PROTOCOL: True, ErrorCategory.DECODE: False, ErrorCategory.UNKNOWN: False}
 
-_STATUS_CATEGORIES: dict[int, ErrorCategory] = {
-    400: ErrorCategory.INVALID_REQUEST,
-    401: ErrorCategory.AUTH,
-    403: ErrorCategory.PERMISSION,
-    404: ErrorCategory.NOT_FOUND,
-    408: ErrorCategory.TIMEOUT,
-    413: ErrorCategory.INVALID_REQUEST,
-    422: ErrorCategory.INVALID_REQUEST,
-    429: ErrorCategory.RATE_LIMIT,
-    500: ErrorCategory.SERVER,
-    502: ErrorCategory.SERVER,
-    503: ErrorCategory.OVERLOADED,
-    504: ErrorCategory.TIMEOUT,
-    529: ErrorCategory.OVERLOADED,
-}
-
 
 def default_retryable(category: ErrorCategory) -> bool:
     """Whether a retry makes sense for an error of ``category`` when the vendor does not say."""
     return RETRYABLE_BY_CATEGORY.get(category, _RETRYABLE_DEFAULT.get(category, False))
-
-
-def category_for_status(status: int | None) -> ErrorCategory:
-    """The error category an HTTP status implies (``unknown`` when it implies none)."""
-    if status is None:
-        return ErrorCategory.UNKNOWN
-    if status in _STATUS_CATEGORIES:
-        return _STATUS_CATEGORIES[status]
-    if 500 <= status < 600:
-        return ErrorCategory.SERVER
-    if 400 <= status < 500:
-        return ErrorCategory.INVALID_REQUEST
-    return ErrorCategory.UNKNOWN
 
 
 @dataclass(slots=True)
