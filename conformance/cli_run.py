@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from conformance.cassettes import CASSETTES_ROOT, expected_events, load_case
+from conformance.cassettes import CASSETTES_ROOT, Case, expected_events, load_case
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
 from conformance.errors import CaseError, UsageError
-from conformance.events import dumps
-from conformance.harness.execute import Limits, execute, execute_property, failure_text, find_fault
+from conformance.events import Event, dumps
+from conformance.harness.execute import Limits, Result, execute, execute_property, failure_text, find_fault
+from conformance.harness.execute_http import execute_http, http_status_of, socket_json
 from conformance.harness.loading import load_factory, make_adapter
 from conformance.harness.matrix import CANCEL_CHUNKING, PROPERTY, Spec
 from conformance.harness.properties import PROFILES, PropertyCase, as_case_files, property_apis
@@ -100,31 +101,62 @@ def _save_example(example: PropertyCase, root: Path) -> Path:
     return folder
 
 
-def _replay_command(args: argparse.Namespace) -> int:
-    if args.case.endswith(f"/{PROPERTY}"):
-        return _replay_property(args)
+_HTTP_FAULT = re.compile(r"(reset|stall):\d+")
+
+
+def _http_spec(args: argparse.Namespace, adapter: str) -> Spec:
+    """The HTTP-level test ``--http vcr|http`` (with ``--cancel`` or ``--fault``) names."""
+    if args.http == "vcr":
+        if args.cancel or args.fault:
+            raise UsageError("--http vcr replays the cassette as it is: no --cancel or --fault")
+        return Spec(adapter, args.case, "whole", transport="vcr")
+    if http_status_of(args.case) is not None:
+        return Spec(adapter, args.case, "whole", transport="http")
+    if args.fault is not None and _HTTP_FAULT.fullmatch(args.fault) is None:
+        raise UsageError(f"--fault {args.fault!r}: over HTTP the faults are reset:N and stall:N (body bytes)")
+    if args.fault is not None and args.cancel is not None:
+        raise UsageError("--fault and --cancel do not go together")
+    return Spec(adapter, args.case, CANCEL_CHUNKING, _cancel_plan(args.cancel), args.fault, transport="http")
+
+
+def _replay_http(args: argparse.Namespace) -> int:
+    status = http_status_of(args.case)
+    case: Case | None = None
+    expected: list[Event] = []
+    if status is None:
+        case, expected = _load(args)
+        if case is None:
+            return 1
+    elif args.http == "vcr":
+        raise UsageError(f"{args.case} is an HTTP-error test: it runs on the loopback server (--http http)")
+    adapter = make_adapter(load_factory(args.adapter), what=f"--adapter {args.adapter}")
+    spec = _http_spec(args, adapter.name)
+    limits = Limits(timeout=args.timeout if args.timeout is not None else 30.0)
+    result, measured = execute_http(spec, adapter, case, expected, limits)
+    return _verdict(args, result, socket_json(measured))
+
+
+def _load(args: argparse.Namespace) -> tuple[Case | None, list[Event]]:
+    """The case ``args.case`` names and its expected sequence (``None``: reported, exit 1)."""
     root = Path(args.cases) if args.cases else CASSETTES_ROOT
     folder = root / args.case
     if not (folder / "case.json").is_file():
         raise UsageError(f"no case {args.case!r} under {root} (see `conformance list`)")
     try:
         case = load_case(folder)
-        expected = expected_events(case)
+        return case, expected_events(case)
     except CaseError as exc:
         print(f"conformance replay: {exc.describe()}", file=sys.stderr)
-        return 1
-    adapter = make_adapter(load_factory(args.adapter), what=f"--adapter {args.adapter}")
-    chunking = parse_chunking(args.chunking).name
-    if args.fault is not None:
-        if args.cancel is not None:
-            raise UsageError("--fault and --cancel do not go together")
-        find_fault(case, expected, args.fault)  # a UsageError naming the case's faults
-        chunking = CANCEL_CHUNKING
-    spec = Spec(adapter.name, case.id, chunking, _cancel_plan(args.cancel), fault=args.fault)
-    limits = Limits(timeout=args.timeout if args.timeout is not None else 30.0)
-    result = execute(spec, adapter, case, expected, limits)
+        return None, []
+
+
+def _verdict(args: argparse.Namespace, result: Result, socket: dict[str, Any] | None = None) -> int:
+    """Print a replayed test's verdict (and diff, findings, what the server saw of a
+    cancel, events); the exit status."""
     verdict = result.judgement.verdict
-    print(f"{spec.test_id}: {verdict.value}")
+    print(f"{result.spec.test_id}: {verdict.value}")
+    if socket is not None:
+        print(f"  socket: {json.dumps(socket, sort_keys=True)}")
     if verdict is Verdict.FAIL:
         print(failure_text(result, _replay_line(args)))
     elif result.judgement.reason:
@@ -137,10 +169,36 @@ def _replay_command(args: argparse.Namespace) -> int:
     return 1 if verdict is Verdict.FAIL else 0
 
 
+def _replay_command(args: argparse.Namespace) -> int:
+    if args.case.endswith(f"/{PROPERTY}"):
+        return _replay_property(args)
+    if http_status_of(args.case) is not None and args.http is None:
+        args.http = "http"  # an HTTP-error test exists only on the loopback server
+    if args.http is not None:
+        return _replay_http(args)
+    case, expected = _load(args)
+    if case is None:
+        return 1
+    adapter = make_adapter(load_factory(args.adapter), what=f"--adapter {args.adapter}")
+    chunking = parse_chunking(args.chunking).name
+    if args.fault is not None:
+        if args.cancel is not None:
+            raise UsageError("--fault and --cancel do not go together")
+        find_fault(case, expected, args.fault)  # a UsageError naming the case's faults
+        chunking = CANCEL_CHUNKING
+    spec = Spec(adapter.name, case.id, chunking, _cancel_plan(args.cancel), fault=args.fault)
+    limits = Limits(timeout=args.timeout if args.timeout is not None else 30.0)
+    return _verdict(args, execute(spec, adapter, case, expected, limits))
+
+
 def _replay_line(args: argparse.Namespace, seed: int | None = None) -> str:
     parts = ["conformance replay", args.case, f"--adapter {args.adapter}"]
     if seed is not None:
         parts += [f"--seed {seed}", f"--profile {args.profile}"]
+    elif args.http is not None:
+        parts.append(f"--http {args.http}")
+        if args.fault:
+            parts.append(f"--fault {args.fault}")
     elif args.fault:
         parts.append(f"--fault {args.fault}")
     else:
@@ -206,6 +264,12 @@ def add_subcommands(sub: Any, prog: str) -> None:
     rep.add_argument("--profile", default="ci", help=f"property tests: {' or '.join(PROFILES)} (default: ci)")
     rep.add_argument(
         "--save", metavar="DIR", help="property tests: write the failing example as a case folder"
+    )
+    rep.add_argument(
+        "--http",
+        choices=("vcr", "http"),
+        help="HTTP-level adapters: vcr (the cassette replayed by vcrpy) or http (the loopback server; "
+        "with --cancel MODE@K, --fault reset:N or stall:N, or an <api>/http-<status> case)",
     )
     rep.add_argument("--cases", metavar="DIR", help="corpus folder (default: the bundled cassettes)")
     rep.add_argument("--timeout", type=float, metavar="SECONDS", help="per-stream time bound (default 30)")

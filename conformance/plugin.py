@@ -458,11 +458,15 @@ def _loadable(spec: Spec, state: _State) -> str | None:
 def _replay_command(spec: Spec, state: _State) -> str:
     """The one command that reproduces this test: ``conformance replay`` when the adapter
     can be loaded by name, else pytest selecting the test."""
-    loadable = None if spec.transport is not None else _loadable(spec, state)
+    loadable = _loadable(spec, state)
     if loadable is None:
         return f"python -m pytest --conformance-only --conformance-seed={state.seed} -k '{spec.test_id}'"
     parts = ["conformance replay", spec.case_id, f"--adapter {loadable}"]
-    if spec.is_property:
+    if spec.transport is not None:
+        parts.append(f"--http {spec.transport}")
+        if spec.fault is not None:
+            parts.append(f"--fault {spec.fault}")
+    elif spec.is_property:
         parts += [f"--seed {state.seed}", f"--profile {state.profile}"]
     elif spec.fault is not None:
         parts.append(f"--fault {spec.fault}")

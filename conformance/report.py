@@ -458,8 +458,28 @@ def _percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def _usage_cell(usage: Mapping[str, Any] | None) -> str:
+    return _code(json.dumps(usage, sort_keys=True)) if usage else "none"
+
+
+def _spend_note(result: Mapping[str, Any]) -> str:
+    """How the abort's usage stands against the usage the server had sent by the cancel.
+    Only a ``signal`` cancel has an ``abort`` (closing, cancelling the task or a deadline
+    end the stream before the adapter can emit anything): the others are ``no abort``."""
+    sock = result["socket"]
+    sent, told = sock.get("sent_usage"), sock["abort_usage"]
+    if not str(result["variant"]).endswith("signal"):
+        return "no abort"
+    if not sent:
+        return "nothing sent yet"
+    if told == sent:
+        return "tracked"
+    return "differs" if told else "untracked"
+
+
 def _sockets_md(results: Sequence[Mapping[str, Any]], *, limit: int) -> list[str]:
-    """Cancellation over real sockets: the disconnect latency and what the server wrote after the cancel."""
+    """Cancellation over real sockets: the disconnect latency, what the server wrote after
+    the cancel, and cancelled spend (the usage the server had sent against the abort's)."""
     rows = [r for r in results if r["socket"] is not None]
     if not rows:
         return []
@@ -471,21 +491,29 @@ def _sockets_md(results: Sequence[Mapping[str, Any]], *, limit: int) -> list[str
             f"{_percentile(seen, 0.5):.2f} ms, p99 {_percentile(seen, 0.99):.2f} ms, max {max(seen):.2f} ms.",
             "",
         ]
+    notes = Counter(_spend_note(r) for r in rows)
     lines += [
-        "| test | verdict | disconnect after | bytes after cancel | frames after cancel | abort usage |",
-        "|---|---|---:|---:|---:|---|",
+        "Cancelled spend (signal cancels, the only ones that end in an `abort`): of those where the "
+        f"server had already sent usage, the abort carried the same usage in {notes['tracked']}, other "
+        f"usage in {notes['differs']} and none in {notes['untracked']} (a gap is no failure: those bytes "
+        "may still have been in flight, or the usage came later in the frame the consumer stopped in); "
+        f"{notes['nothing sent yet']} came before any usage was sent.",
+        "",
+        "| test | verdict | disconnect after | bytes after cancel | frames after cancel "
+        "| usage sent by the cancel | abort usage | spend |",
+        "|---|---|---:|---:|---:|---|---|---|",
     ]
     slowest = sorted(rows, key=lambda r: -(r["socket"]["latency_ms"] or float("inf")))[:limit]
     for r in slowest:
         sock = r["socket"]
         latency = "never" if sock["latency_ms"] is None else f"{sock['latency_ms']:.2f} ms"
-        usage = _code(json.dumps(sock["abort_usage"], sort_keys=True)) if sock["abort_usage"] else "none"
         lines.append(
             f"| {_code(r['test_id'])} | {r['verdict']} | {latency} | {sock['bytes_after_cancel']} "
-            f"| {sock['frames_after_cancel']} | {usage} |"
+            f"| {sock['frames_after_cancel']} | {_usage_cell(sock.get('sent_usage'))} "
+            f"| {_usage_cell(sock['abort_usage'])} | {_spend_note(r)} |"
         )
     if len(rows) > limit:
-        lines.append(f"| ... {len(rows) - limit} more | | | | | |")
+        lines.append(f"| ... {len(rows) - limit} more | | | | | | | |")
     return lines
 
 

@@ -126,3 +126,55 @@ def test_replay_usage_errors_exit_2(
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+HTTPX_EXAMPLE = "examples.httpx_adapter:factory"
+CANCEL_CASE = "anthropic/messages/synthetic-text"
+
+
+def test_replay_an_http_cancel_over_a_real_socket(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("httpx")
+    argv = ["replay", CANCEL_CASE, "--adapter", HTTPX_EXAMPLE, "--http", "http", "--cancel", "close@3"]
+    status = main(argv)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    lines = out.splitlines()
+    assert lines[0] == f"{CANCEL_CASE}[httpx_example-http-cancel-close]: PASS"
+    socket = json.loads(lines[1].removeprefix("  socket: "))
+    assert socket["latency_ms"] is not None
+    assert socket["sent_usage"] == {"input_tokens": 12, "output_tokens": 1}  # the case's message_start
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_line"),
+    [
+        (["replay", CANCEL_CASE, "--http", "vcr"], f"{CANCEL_CASE}[httpx_example-vcr]: PASS"),
+        (["replay", CANCEL_CASE, "--http", "http", "--fault", "reset:300"], "-http-reset:300]: PASS"),
+        # an HTTP-error test needs no --http: it exists only on the loopback server
+        (["replay", "anthropic/messages/http-429"], "anthropic/messages/http-429[httpx_example-http]: PASS"),
+    ],
+)
+def test_replay_the_other_http_variants(
+    argv: list[str], first_line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("httpx")
+    status = main([*argv, "--adapter", HTTPX_EXAMPLE])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert out.splitlines()[0].endswith(first_line), out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--http", "vcr", "--cancel", "close@3"], "no --cancel or --fault"),
+        (["--http", "http", "--fault", "truncate:10"], "reset:N and stall:N"),
+    ],
+)
+def test_replay_http_usage_errors_exit_2(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["replay", CANCEL_CASE, "--adapter", HTTPX_EXAMPLE, *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -155,12 +155,21 @@ def test_the_report_has_the_socket_measurements(pytester: pytest.Pytester) -> No
         {"example": ADAPTERS["example"]},
         f"--conformance-report={report}",
         "-k",
-        f"{CASE}[example-http-cancel-close]",
+        f"{CASE}[example-http-cancel-close] or {CASE}[example-http-cancel-signal]",
     )
     assert run.ret == 0
     results = json.loads((report / "report.json").read_text("utf-8"))["results"]
-    (entry,) = results
-    assert entry["variant"] == "http-cancel-close"
-    assert entry["socket"]["latency_ms"] is not None
-    assert entry["socket"]["latency_ms"] <= entry["socket"]["bound_ms"]
-    assert "## Cancellation over real sockets" in (report / "report.md").read_text("utf-8")
+    by_variant = {entry["variant"]: entry["socket"] for entry in results}
+    assert set(by_variant) == {"http-cancel-close", "http-cancel-signal"}
+    for socket in by_variant.values():
+        assert socket["latency_ms"] is not None
+        assert socket["latency_ms"] <= socket["bound_ms"]
+        # cancelled spend: the case's message_start (its first frame) says 12 tokens in, 1
+        # out, and the cancel comes after half of the events, so the server had sent that
+        assert socket["bytes_before_cancel"] > 0
+        assert socket["sent_usage"] == {"input_tokens": 12, "output_tokens": 1}
+    assert by_variant["http-cancel-close"]["abort_usage"] is None  # closed: no abort to carry it
+    assert by_variant["http-cancel-signal"]["abort_usage"] == {"input_tokens": 12, "output_tokens": 1}
+    markdown = (report / "report.md").read_text("utf-8")
+    assert "## Cancellation over real sockets" in markdown
+    assert "the abort carried the same usage in 1, other usage in 0 and none in 0" in markdown

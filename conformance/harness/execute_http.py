@@ -33,13 +33,14 @@ from typing import Any
 
 from conformance.cassettes import Case
 from conformance.errors import UsageError
-from conformance.events import Error, Event, dumps
+from conformance.events import Error, Event, UsageCounts, dumps
 from conformance.harness.contract import Adapter, StreamRequest
 from conformance.harness.execute import Limits, Result, request_for
 from conformance.harness.faults import Fault, FaultKind
 from conformance.harness.http_run import SocketCancel, run_http
 from conformance.harness.matrix import CANCEL_CHUNKING, Spec
 from conformance.harness.outcome import Outcome, Termination
+from conformance.harness.spend import usage_sent
 from conformance.harness.vcr_replay import replay_cassette
 from conformance.harness.verdict import Judgement, Verdict, apply_xfail, judge_cancel, judge_case, unsupported
 from conformance.server import (
@@ -231,6 +232,10 @@ async def _run(
             "the cancel never landed"
         )
         return unsupported(reason), outcome, None
+    body = b"".join(slow.chunks)[: measured.bytes_before]
+    measured = dataclasses.replace(
+        measured, sent_usage=usage_sent(case.api, case.flavour, case.framing, body)
+    )
     signal = point.mode.value == "signal"
     return judge_cancel(plain.events, outcome, adapter.capabilities, signal=signal), outcome, measured
 
@@ -249,16 +254,21 @@ def socket_json(measured: SocketCancel | None) -> dict[str, Any] | None:
     """A socket measurement as the report records it."""
     if measured is None:
         return None
-    usage = measured.abort_usage
     return {
         "latency_ms": None if measured.latency is None else round(measured.latency * 1000, 3),
         "bound_ms": round(measured.bound * 1000, 3),
         "bytes_after_cancel": measured.bytes_after,
         "frames_after_cancel": measured.frames_after,
-        "abort_usage": None
-        if usage is None
-        else {k: v for k, v in dataclasses.asdict(usage).items() if v is not None},
+        "bytes_before_cancel": measured.bytes_before,
+        "sent_usage": _usage_json(measured.sent_usage),
+        "abort_usage": _usage_json(measured.abort_usage),
     }
+
+
+def _usage_json(usage: UsageCounts | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {k: v for k, v in dataclasses.asdict(usage).items() if v is not None}
 
 
 def execute_http(

@@ -56,6 +56,11 @@ class SocketCancel:
     frames_after: int
     abort_usage: UsageCounts | None
     """The usage the adapter's ``abort`` carried."""
+    bytes_before: int = 0
+    """Body bytes the server had written by the moment of the cancel."""
+    sent_usage: UsageCounts | None = None
+    """The last usage snapshot in those bytes (``conformance.harness.spend``; filled in by
+    the caller, which knows the API): the spend known to the vendor at the cancel."""
 
 
 class _EndlessError(Exception):
@@ -319,6 +324,7 @@ async def run_http(
             latency=latency,
             bound=disconnect_bound,
             bytes_after=record.bytes_written_after(state.cancelled_at) if record else 0,
+            bytes_before=record.bytes_written_by(state.cancelled_at) if record else 0,
             frames_after=record.frames_written_after(state.cancelled_at) if record else 0,
             abort_usage=abort.usage if abort is not None else None,
         )
