@@ -250,6 +250,16 @@ def test_valid_events_take_the_fast_path_and_come_out_as_from_json_makes_them(ev
         assert canonical_events(obj, 0) == [from_json(obj)]
 
 
+@given(json_events())
+def test_the_block_delta_shortcut_accepts_only_what_the_schema_accepts(obj: dict[Any, Any]) -> None:
+    from conformance.harness.contract import _delta
+
+    built = _delta(obj)
+    if built is not None:
+        assert validate_event_json(obj) == []
+        assert built == from_json(obj)
+
+
 def test_every_event_type_has_a_compiled_check() -> None:
     assert set(_fast_checks()) == set(EVENT_TYPES)
 
