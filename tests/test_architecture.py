@@ -42,6 +42,16 @@ PURE = [
     "conformance.server.errors",
     "conformance.server.plan",
     "conformance.server.records",
+    "conformance.harness.spend",
+    "conformance.drift.model",
+    "conformance.drift.payloads",
+    "conformance.drift.shape",
+    "conformance.drift.ordering",
+    "conformance.drift.schema",
+    "conformance.drift.canonical",
+    "conformance.drift.engine",
+    "conformance.drift.render_md",
+    "conformance.drift.render_json",
 ]
 
 #: Imports that mean I/O, time, or test machinery.
