@@ -24,6 +24,7 @@ from conformance.check import (
 )
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
 from conformance.cli_drift import add_drift_command
+from conformance.cli_record import add_record_command
 from conformance.cli_run import add_subcommands as add_run_commands
 from conformance.cli_serve import add_serve_command
 from conformance.errors import ConformanceError, UsageError
@@ -196,6 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     add_import_vcr(sub, PROG)  # conformance import-vcr (conformance/import_vcr.py)
     add_run_commands(sub, PROG)  # conformance run / replay (conformance/cli_run.py)
     add_serve_command(sub, PROG)  # conformance serve (conformance/cli_serve.py)
+    add_record_command(sub, PROG)  # conformance record --live (conformance/cli_record.py)
     add_drift_command(sub, PROG)  # conformance drift (conformance/cli_drift.py)
     return parser
 

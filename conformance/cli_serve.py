@@ -20,6 +20,7 @@ from conformance.cassettes import CASSETTES_ROOT
 from conformance.chunking import STRATEGY_NAMES, parse_chunking
 from conformance.errors import UsageError
 from conformance.server.cases import default_case_id, find_case
+from conformance.server.drift import MUTATIONS, parse_mutations
 from conformance.server.plan import FRAMES_CHUNKING
 from conformance.server.records import ConnectionRecord
 from conformance.server.routes import ROUTES, route_for_api
@@ -58,6 +59,13 @@ def add_serve_command(sub: Any, prog: str = "conformance") -> None:
         "--first-delay-ms", type=float, default=0.0, metavar="D", help="pause before the first write (ms)"
     )
     parser.add_argument("--cases", metavar="ROOT", help="corpus root (default: the bundled corpus)")
+    parser.add_argument(
+        "--drift",
+        default="",
+        metavar="MUTATION[,...]",
+        help=f"behave like a vendor that changed its stream: {', '.join(MUTATIONS)} "
+        "(docs/nightly.md; a request's x-conformance-drift header replaces the list)",
+    )
     parser.set_defaults(handler=lambda args: _command(args, prog))
 
 
@@ -74,6 +82,7 @@ def _command(args: argparse.Namespace, prog: str) -> int:
         raise UsageError(f"--port {args.port} is not a port number")
     if args.case is not None:
         find_case(args.case, root)
+    drift = parse_mutations(args.drift)
     server = LoopbackServer(
         args.host,
         args.port,
@@ -83,6 +92,7 @@ def _command(args: argparse.Namespace, prog: str) -> int:
         first_delay_ms=args.first_delay_ms,
         cases_root=root,
         on_exchange=lambda record: print(describe_exchange(record), file=sys.stderr, flush=True),
+        drift=drift,
     )
     try:
         asyncio.run(_serve(server, args, root))
@@ -120,9 +130,9 @@ def _banner(server: LoopbackServer, args: argparse.Namespace, root: str) -> None
     lines += [
         "",
         f"default case: {chosen}; chunking {args.chunking}; delay {args.delay_ms:g} ms "
-        f"(first {args.first_delay_ms:g} ms)",
+        f"(first {args.first_delay_ms:g} ms); drift: {', '.join(server.drift) or 'none'}",
         "per request: x-conformance-case, -chunking, -delay-ms, -first-delay-ms, -reset-after, -stall-after,",
-        "  -error (headers; or the query parameters conformance-case=... etc.)",
+        "  -error, -drift (headers; or the query parameters conformance-case=... etc.)",
         "",
         "try:",
         f"  {example_curl(server.url, args.case, root)}",

@@ -366,6 +366,25 @@ def test_missing_and_extra_and_damaged_cases_are_listed_apart(tmp_path: Path) ->
     assert report.apis[ANTHROPIC] == ApiSummary(cases=1, findings=0, could_not_check=3)
 
 
+def test_a_missing_case_no_live_recording_can_have_is_only_counted(tmp_path: Path) -> None:
+    write_case(tmp_path / "base", "anthropic/messages/one", sse(MESSAGE), expected=EXPECTED)
+    stored = write_case(tmp_path / "base", "anthropic/messages/stored", sse(MESSAGE), expected=EXPECTED)
+    write_case(tmp_path / "base", "anthropic/messages/sendable", sse(MESSAGE), expected=EXPECTED)
+    manifest = json.loads((stored / "case.json").read_text("utf-8"))
+    manifest["request"] = {"method": "POST", "recordable": False}
+    (stored / "case.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_case(tmp_path / "cand", "anthropic/messages/one", sse(MESSAGE))
+    report = drift(
+        load_corpus(tmp_path / "base", label="BASELINE", expected=True),
+        load_corpus(tmp_path / "cand", label="CANDIDATE", expected=False),
+    )
+    assert [(u.case, u.reason) for u in report.could_not_check] == [
+        ("anthropic/messages/sendable", "missing in the candidate")
+    ]
+    assert report.apis[ANTHROPIC] == ApiSummary(cases=1, findings=0, could_not_check=1, not_recordable=1)
+    assert "1 baseline case without a recordable request" in render_markdown(report)
+
+
 def test_fields_are_compared_only_over_the_cases_the_candidate_has(tmp_path: Path) -> None:
     base, cand = tmp_path / "base", tmp_path / "cand"
     other = message()
@@ -701,13 +720,15 @@ def test_json_rendering_follows_the_contract() -> None:
         "case": "openai/chat-completions/c0",
         "reason": "missing in the candidate",
     }
-    assert data["apis"][CHAT] == {"cases": 0, "findings": 0, "could_not_check": 4}
+    assert data["apis"][CHAT] == {"cases": 0, "findings": 0, "could_not_check": 4, "not_recordable": 0}
 
 
 def test_markdown_has_the_table_then_severities_then_could_not_check() -> None:
     text = render_markdown(_report())
     assert text.startswith("## Vendor stream drift: critical\n")
-    table = text.index("| API | cases compared | critical | warning | info | could not check |")
+    table = text.index(
+        "| API | cases compared | critical | warning | info | could not check | not recordable |"
+    )
     critical, info, unchecked = (
         text.index(h) for h in ("### Critical (8)", "### Info (1)", "### Could not check (4)")
     )

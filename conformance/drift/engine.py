@@ -1,7 +1,9 @@
 """Compare two loaded corpora: every finding and every case that could not be checked.  No I/O.
 
 Cases are matched by case id.  A case only one side has, or whose stream cannot be read
-or framed into a single payload, is "could not check".  Then, per API, over the matched
+or framed into a single payload, is "could not check" -- except a baseline case whose
+request is not recordable that the candidate lacks: no live recording can have it, so it
+is only counted (``not_recordable``).  Then, per API, over the matched
 cases only (a candidate holding a few cases is compared with those same cases of the
 baseline):
 
@@ -147,6 +149,11 @@ def _compare_case(
         out.append(finding)
 
 
+def _not_recordable(base: CorpusCase | None, cand: CorpusCase | None) -> bool:
+    """A baseline case no live recording can have, absent from the candidate: out of scope."""
+    return cand is None and base is not None and not base.recordable
+
+
 def drift(baseline: Corpus, candidate: Corpus, *, canonical: str = "exact") -> DriftReport:
     """Compare ``candidate`` with ``baseline`` (see the module docstring); ``canonical`` is
     ``exact`` (the candidate has the baseline's content) or ``shape`` (a live recording)."""
@@ -154,8 +161,13 @@ def drift(baseline: Corpus, candidate: Corpus, *, canonical: str = "exact") -> D
         raise UsageError(f"canonical comparison {canonical!r}: expected one of {', '.join(MODES)}")
     gathered: dict[str, _Api] = {}
     results: list[Finding | Unchecked] = []
+    skipped: Counter[str] = Counter()
     for case_id in sorted(baseline.cases.keys() | candidate.cases.keys()):
         base, cand = baseline.cases.get(case_id), candidate.cases.get(case_id)
+        if _not_recordable(base, cand):
+            assert base is not None
+            skipped[base.api] += 1
+            continue
         problem = _unusable(base, cand)
         if problem is not None:
             results.append(problem)
@@ -177,6 +189,7 @@ def drift(baseline: Corpus, candidate: Corpus, *, canonical: str = "exact") -> D
             cases=gathered[name].compared if name in gathered else 0,
             findings=sum(f.api == name for f in findings),
             could_not_check=sum(u.api == name for u in unchecked),
+            not_recordable=skipped[name],
         )
         for name in names
     }

@@ -104,7 +104,14 @@ def _read_case(root: Path, folder: Path, *, expected: bool) -> CorpusCase:
         problem=trouble,
         expected=events,
         expected_problem=expected_problem,
+        recordable=_recordable(manifest),
     )
+
+
+def _recordable(manifest: dict[str, object]) -> bool:
+    """Whether the manifest says its request can be re-recorded (absent: assume it can)."""
+    request = manifest.get("request")
+    return not isinstance(request, dict) or request.get("recordable") is not False
 
 
 def load_corpus(root: Path | str, *, label: str, expected: bool, api: str | None = None) -> Corpus:

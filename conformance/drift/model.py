@@ -133,6 +133,8 @@ class CorpusCase:
     problem: str | None = None
     expected: tuple[Event, ...] | None = None
     expected_problem: str | None = None
+    recordable: bool = True
+    """The manifest's ``request.recordable`` (``conformance record --live`` can re-record it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,11 +156,13 @@ class Unchecked:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApiSummary:
-    """Per API: cases compared, findings, and cases that could not be checked."""
+    """Per API: cases compared, findings, cases that could not be checked, and baseline
+    cases a live recording cannot have (no recordable request) that the candidate lacks."""
 
     cases: int
     findings: int
     could_not_check: int
+    not_recordable: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

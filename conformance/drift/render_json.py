@@ -45,7 +45,12 @@ def report_json(report: DriftReport) -> JSONObject:
         "findings": [_finding(f) for f in report.findings],
         "could_not_check": [_unchecked(u) for u in report.could_not_check],
         "apis": {
-            name: {"cases": s.cases, "findings": s.findings, "could_not_check": s.could_not_check}
+            name: {
+                "cases": s.cases,
+                "findings": s.findings,
+                "could_not_check": s.could_not_check,
+                "not_recordable": s.not_recordable,
+            }
             for name, s in report.apis.items()
         },
     }

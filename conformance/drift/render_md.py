@@ -43,14 +43,21 @@ def _summary(report: DriftReport) -> list[str]:
     for finding in report.findings:
         by_api.setdefault(finding.api, Counter())[finding.severity] += 1
     lines = [
-        "| API | cases compared | critical | warning | info | could not check |",
-        "|---|--:|--:|--:|--:|--:|",
+        "| API | cases compared | critical | warning | info | could not check | not recordable |",
+        "|---|--:|--:|--:|--:|--:|--:|",
     ]
     for name, counts in sorted(by_api.items()):
         summary = report.apis.get(name)
         compared = summary.cases if summary else 0
         unchecked = summary.could_not_check if summary else 0
-        cells = [_code(name), str(compared), *(str(counts[s]) for s in Severity), str(unchecked)]
+        skipped = summary.not_recordable if summary else 0
+        cells = [
+            _code(name),
+            str(compared),
+            *(str(counts[s]) for s in Severity),
+            str(unchecked),
+            str(skipped),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -105,6 +112,16 @@ def _unchecked(entries: Iterable[Unchecked]) -> list[str]:
     return lines
 
 
+def _skipped_note(report: DriftReport) -> list[str]:
+    skipped = sum(s.not_recordable for s in report.apis.values())
+    if not skipped:
+        return []
+    return [
+        f"{skipped} baseline case{'' if skipped == 1 else 's'} without a recordable request "
+        "(and absent from the candidate, as a live recording must be) were left out."
+    ]
+
+
 def render_markdown(report: DriftReport) -> str:
     """The report as Markdown (see the module docstring), ending with a newline."""
     verdict = report.verdict
@@ -118,6 +135,7 @@ def render_markdown(report: DriftReport) -> str:
         f"Baseline {_code(report.baseline)}, candidate {_code(report.candidate)}: "
         f"{total} finding{'' if total == 1 else 's'} ({tally}); "
         f"{unchecked} could not be checked.",
+        *_skipped_note(report),
         "",
         *_summary(report),
     ]

@@ -3,16 +3,19 @@
 I/O: reads case folders (``case.json`` and the stream file) under a corpus root.  A case
 id is its folder path below the root (``anthropic/messages/minimal-text-padded``), so a
 case is found without walking the corpus; ids that are not of that shape are refused
-before any file is touched.  Loaded cases and built plans are cached.
+before any file is touched.  Loaded cases and built plans are cached.  A plan may serve
+the case as a drifting vendor would send it (``drift``: ``conformance.server.drift``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from conformance.cassettes import CASSETTES_ROOT, Case, case_body, load_case
 from conformance.errors import CaseError, ConformanceError, UsageError
+from conformance.server.drift import apply_drift, parse_mutations
 from conformance.server.plan import Plan, plan_for_bytes
 from conformance.server.routes import CASE_ID_PATTERN
 
@@ -67,13 +70,26 @@ def plan_for_case(
     reset_after: int | None = None,
     stall_after: int | None = None,
     root: Path | str = CASSETTES_ROOT,
+    drift: Sequence[str] = (),
 ) -> Plan:
     """A plan streaming a corpus case (a :class:`Case`, or its id under ``root``): its
     body cut by ``chunking`` (``recorded`` uses the case's recorded boundaries), served
-    with the content type its cassette recorded."""
+    with the content type its cassette recorded.  ``drift`` names mutations
+    (``conformance.server.drift``) to apply to the body first; the plan then carries an
+    ``x-conformance-drift`` header listing those that changed it (``none`` if none did)."""
     if isinstance(case, str):
         case = find_case(case, root)
-    key = (str(case.folder), case.stream.sha256, chunking, delay_ms, first_delay_ms, reset_after, stall_after)
+    mutations = parse_mutations(drift)
+    key = (
+        str(case.folder),
+        case.stream.sha256,
+        chunking,
+        delay_ms,
+        first_delay_ms,
+        reset_after,
+        stall_after,
+        mutations,
+    )
     plan = _PLANS.get(key)
     if plan is None:
         plan = _plan(
@@ -83,6 +99,7 @@ def plan_for_case(
             first_delay_ms=first_delay_ms,
             reset_after=reset_after,
             stall_after=stall_after,
+            drift=mutations,
         )
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
@@ -102,21 +119,32 @@ def _plan(
     first_delay_ms: float,
     reset_after: int | None,
     stall_after: int | None,
+    drift: tuple[str, ...] = (),
 ) -> Plan:
     try:
         body = case_body(case)
     except CaseError as exc:
         raise UsageError(f"case {case.id}: {exc.describe()}") from None
+    recorded = case.chunks
+    headers: tuple[tuple[str, str], ...] = ()
+    if drift:
+        drifted = apply_drift(case.api, case.framing, body, drift)
+        headers = (("x-conformance-drift", ",".join(drifted.applied) or "none"),)
+        if drifted.body != body:
+            body, recorded = drifted.body, None  # the recorded boundaries cut the old body
+            if chunking.strip().lower() == "recorded":
+                raise UsageError(f"case {case.id}: a drifted body has no recorded boundaries (use frames)")
     return plan_for_bytes(
         case.api,
         case.framing,
         body,
         chunking=chunking,
-        recorded=case.chunks,
+        recorded=recorded,
         delay_ms=delay_ms,
         first_delay_ms=first_delay_ms,
         reset_after=reset_after,
         stall_after=stall_after,
         content_type=case.stream.content_type,
+        headers=headers,
         case_id=case.id,
     )

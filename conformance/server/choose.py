@@ -11,8 +11,9 @@ I/O: reads case folders (``conformance.server.cases``).
    ``default_plan`` when it is for the route's API, else its default case when that is
    one of the route's API and framing, else that API's default case for the framing
    (``conformance.server.cases.default_case_id``).  The knobs of :data:`KNOB_HEADERS`
-   (or their query parameters) override chunking, delays, reset, stall, or ask for the
-   vendor's HTTP error instead.
+   (or their query parameters) override chunking, delays, reset, stall, the drift
+   mutations (``conformance.server.drift``; the header replaces the server's list, ``none``
+   turns it off), or ask for the vendor's HTTP error instead.
 3. An unknown route, an unknown case, a knob with a bad value or a request body that is
    not JSON is a :class:`RequestError`: the server answers it with a 404 or 400 in the
    vendor's own error shape.
@@ -28,6 +29,7 @@ from typing import Any
 
 from conformance.errors import ConformanceError, UsageError
 from conformance.server.cases import default_case_id, find_case, plan_for_case
+from conformance.server.drift import parse_mutations
 from conformance.server.plan import Plan, error_plan
 from conformance.server.routes import (
     Route,
@@ -49,6 +51,7 @@ KNOB_HEADERS: dict[str, str] = {
     "x-conformance-reset-after": "conformance-reset-after",
     "x-conformance-stall-after": "conformance-stall-after",
     "x-conformance-error": "conformance-error",
+    "x-conformance-drift": "conformance-drift",
 }
 
 
@@ -72,6 +75,7 @@ class CurlDefaults:
     first_delay_ms: float = 0.0
     default_case: str | None = None
     default_plan: Plan | None = None
+    drift: tuple[str, ...] = ()
 
 
 def choose_plan(
@@ -151,6 +155,7 @@ def _curl_plan(route: Route, headers: dict[str, str], request: Any, defaults: Cu
     first_delay_ms = _float_knob(route.api, "x-conformance-first-delay-ms", first_ms, defaults.first_delay_ms)
     reset_after = _opt_int(route.api, "x-conformance-reset-after", knob("x-conformance-reset-after"))
     stall_after = _opt_int(route.api, "x-conformance-stall-after", knob("x-conformance-stall-after"))
+    drift = knob("x-conformance-drift")
     try:
         return plan_for_case(
             case,
@@ -159,6 +164,7 @@ def _curl_plan(route: Route, headers: dict[str, str], request: Any, defaults: Cu
             first_delay_ms=first_delay_ms,
             reset_after=reset_after,
             stall_after=stall_after,
+            drift=defaults.drift if drift is None else parse_mutations(drift),
         )
     except UsageError as exc:
         raise RequestError(route.api, 400, exc.message) from None

@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -39,6 +39,7 @@ from conformance.cassettes import CASSETTES_ROOT
 from conformance.errors import ConformanceError, UsageError
 from conformance.server.cases import find_case
 from conformance.server.choose import KNOB_HEADERS, CurlDefaults, RequestError, choose_plan
+from conformance.server.drift import parse_mutations
 from conformance.server.plan import FRAMES_CHUNKING, Plan, error_plan
 from conformance.server.records import ConnectionRecord
 from conformance.server.routes import guess_api, parse_target
@@ -59,7 +60,9 @@ class LoopbackServer:
     ``default_plan`` (settable) answers curl-mode requests that select no case, on its
     API's routes;
     ``on_exchange`` is called (in the server's thread) with a snapshot of every exchange
-    when the server is done with it.
+    when the server is done with it.  ``drift`` names mutations (``conformance.server.drift``)
+    applied to every corpus case served in curl mode: the server behaves like a vendor
+    that changed its stream (a request's ``x-conformance-drift`` header replaces the list).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class LoopbackServer:
         cases_root: Path | str = CASSETTES_ROOT,
         default_plan: Plan | None = None,
         on_exchange: Callable[[ConnectionRecord], None] | None = None,
+        drift: Sequence[str] | str = (),
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -86,6 +90,7 @@ class LoopbackServer:
             find_case(default_case, self.cases_root)  # UsageError now rather than per request
         self.default_plan = default_plan
         self.on_exchange = on_exchange
+        self.drift = parse_mutations(drift)  # UsageError now rather than per request
         self._reported: set[int] = set()
         self._port: int | None = None
         self._plans: dict[str, list[Plan]] = {}
@@ -376,6 +381,7 @@ class LoopbackServer:
                     first_delay_ms=self.first_delay_ms,
                     default_case=self.default_case,
                     default_plan=self.default_plan,
+                    drift=self.drift,
                 ),
             )
         except RequestError as rejected:
