@@ -2,14 +2,33 @@
 
 Usage, from the repository root (with the ``bench`` extra installed for the competitors)::
 
-    python -m benchmarks.run                    # full sizes: ~4-6 minutes on 2 cores
+    python -m benchmarks.run                    # full sizes: ~10-12 minutes on 2 cores
     python -m benchmarks.run --quick            # small sizes, for a smoke run
     python -m benchmarks.run --out -            # print the Markdown instead of writing the file
-    python -m benchmarks.run --only harness     # one part (repeatable): framing, harness, an API id
-    python -m benchmarks.run --suite-wall-time  # also time the test suite (~10 minutes more)
+    python -m benchmarks.run --only harness     # one part (repeatable), see below
+    python -m benchmarks.run --suite-wall-time  # also the test suite's parts (~20 minutes more)
+
+The parts (``--only`` names one; repeatable):
+
+* ``framing``: the SSE and AWS eventstream framing decoders against their competitors;
+* an API id (``openai/chat-completions``, ...): that reference decoder against the vendor's
+  SDK and the floor (``benchmarks/bench_<api>.py``);
+* ``harness``: the harness's own overhead per event (``bench_harness``);
+* ``cancel``: cancel-to-disconnect latency over loopback sockets, 1,000 cancels per example
+  adapter and cancel mode (``bench_cancel``; ~1-2 minutes);
+* ``memory``: peak memory replaying a 1 GB stream, each path in a child process
+  (``bench_memory``; ~4 minutes);
+* ``suite``: the wall time of ``python -m pytest`` (with and without ``-n 2``) and
+  ``conformance run`` (``suite_wall_time``; ~6 minutes);
+* ``suite-growth``: how ``conformance run``'s wall time grows with 1x, 2x, 4x the cases and
+  with 0, 1, 2 xdist workers (``suite_wall_time.growth``; ~10 minutes).
+
+The two suite parts run only when named by ``--only`` or with ``--suite-wall-time``.
+``--quick``: small sizes, 3 timed runs, 50 cancels per row, a 64 MB stream, growth corpora of
+every 40th case (the suite part has no quick form).
 
 Every ratio is measured in the same run, on the same bytes, on the same machine.  A section
-this run does not measure (a part left out by ``--only``; the test suite's wall time without
+this run does not measure (a part left out by ``--only``; the suite parts without
 ``--suite-wall-time``) is carried over from the existing output file, unchanged, and the
 header says which ones were.
 """
@@ -27,18 +46,30 @@ from typing import Any
 from benchmarks import (
     bench_anthropic_messages,
     bench_bedrock_converse,
+    bench_cancel,
     bench_cohere_chat,
     bench_cohere_chat_v1,
     bench_eventstream,
     bench_gemini,
     bench_harness,
+    bench_memory,
     bench_ollama_chat,
     bench_openai_chat,
     bench_openai_responses,
     bench_sse,
     suite_wall_time,
 )
-from benchmarks._sections import HARNESS_GOAL, harness_section, merge, suite_section
+from benchmarks._sections import (
+    CANCEL_GOAL,
+    HARNESS_GOAL,
+    MEMORY_GOAL,
+    cancel_section,
+    harness_section,
+    memory_section,
+    merge,
+    suite_growth_section,
+    suite_section,
+)
 
 #: Reference decoder benchmarks: (API id, module).  Each module's ``run()`` returns rows
 #: with ``name``, ``mb_per_s`` and ``events_per_s`` and/or ``messages_per_s``; the row
@@ -59,10 +90,14 @@ GOALS = {
     "eventstream": "eventstream decoder >= 2x botocore's EventStreamBuffer, and linear on one-chunk input",
     "codec": "reference decoder >= 3x the official SDK's own stream parsing of the same bytes",
     "harness": HARNESS_GOAL,
+    "cancel": CANCEL_GOAL,
+    "memory": MEMORY_GOAL,
 }
 
-#: The parts ``--only`` can name besides the API ids.
-PARTS = ("framing", "harness")
+#: The parts ``--only`` can name besides the API ids, run by default.
+PARTS = ("framing", "harness", "cancel", "memory")
+#: The slow parts (minutes each): run only when named by ``--only`` or by ``--suite-wall-time``.
+SLOW_PARTS = ("suite", "suite-growth")
 
 
 def _cpu() -> str:
@@ -86,7 +121,7 @@ def _machine() -> list[str]:
     import os
 
     dists = ["llm-stream-conformance", "httpx-sse", "openai", "anthropic", "google-genai", "botocore"]
-    dists.append("ollama")
+    dists += ["ollama", "httpx", "aiohttp", "h11"]
     return [
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {_cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
@@ -226,7 +261,12 @@ def render(
     machine = _machine()  # the date and load when the run started
     size_sse, size_es, size_codec, repeats = (5.0, 3.0, 5.0, 3) if quick else (50.0, 21.0, 50.0, 5)
     events, sample = (20_000, 10) if quick else (200_000, 1)
-    wanted = only or {*PARTS, *(api for api, _ in CODEC_BENCHMARKS)}
+    cancels = 50 if quick else 1000
+    gb = bench_memory.QUICK_GB if quick else 1.0
+    growth_sample = 40 if quick else 1  # every n-th case in the growth corpora
+    wanted = set(only or {*PARTS, *(api for api, _ in CODEC_BENCHMARKS)})
+    if suite:
+        wanted |= set(SLOW_PARTS)
     sse: list[str] = []
     eventstream: list[str] = []
     if "framing" in wanted:
@@ -253,12 +293,30 @@ def render(
         print(f"harness overhead benchmark ({events:,} events, {repeats} runs)...", file=sys.stderr)
         measured = _measured()
         harness = harness_section(bench_harness.run(events, repeats, sample), events, measured)
+    cancel: list[str] = []
+    if "cancel" in wanted:
+        print(f"cancel-to-disconnect latency ({cancels:,} cancels per adapter and mode)...", file=sys.stderr)
+        measured = _measured()
+        cancel = cancel_section(
+            bench_cancel.run(cancels), bench_cancel.cases(), bench_cancel.CANCEL_DELAY_MS, measured
+        )
+    memory: list[str] = []
+    if "memory" in wanted:
+        print(f"peak memory ({gb:g} GB stream, each path in a child process)...", file=sys.stderr)
+        measured = _measured()
+        memory = memory_section(bench_memory.run(gb), measured)
     suite_rows: list[str] = []
-    if suite:
+    if "suite" in wanted:
         print("test suite wall time (three commands, minutes each)...", file=sys.stderr)
         measured = _measured()
         suite_rows = suite_section(suite_wall_time.run(), measured)
-    body, carried = merge([sse, eventstream, codecs, harness, suite_rows], previous)
+    growth_rows: list[str] = []
+    if "suite-growth" in wanted:
+        print("test suite wall time growth (cases x workers, minutes)...", file=sys.stderr)
+        measured = _measured()
+        growth_rows = suite_growth_section(suite_wall_time.growth(sample=growth_sample), measured)
+    sections = [sse, eventstream, codecs, harness, cancel, memory, suite_rows, growth_rows]
+    body, carried = merge(sections, previous)
     note = []
     if carried:
         names = ", ".join(carried)
@@ -267,8 +325,12 @@ def render(
         "# Benchmarks",
         "",
         "Written by `python -m benchmarks.run` (install the `bench` extra for the competitors; "
-        "`--suite-wall-time` also times the test suite). "
-        "Medians of the runs after one warm-up, single-threaded, every ratio measured in the same run. "
+        "`--suite-wall-time` also times the test suite and its growth; `--only PART` runs one part: "
+        f"{', '.join(f'`{p}`' for p in (*PARTS, *SLOW_PARTS))} or an API id; `--quick` for a smoke run). "
+        "Speeds are medians of the runs after one warm-up, single-threaded, every ratio measured in the "
+        "same run; cancel latencies are percentiles over every cancel; memory peaks are sampled as the "
+        "bytes are fed; the test suite's commands run once each. The sections from the harness's on say "
+        "when they were measured and how busy the machine was. "
         "Re-run it on your machine: absolute numbers move with the CPU and its load; ratios move less.",
         "",
         *machine,
@@ -288,15 +350,17 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         action="append",
         metavar="PART",
-        help="run only this part: 'framing', 'harness' or an API id (repeatable); default: everything",
+        help=f"run only this part: {', '.join(map(repr, (*PARTS, *SLOW_PARTS)))} or an API id "
+        "(repeatable); default: every part but the slow suite ones",
     )
     parser.add_argument(
         "--suite-wall-time",
         action="store_true",
-        help="also time `python -m pytest` (with and without -n 2) and `conformance run` (~10 minutes)",
+        help="also time `python -m pytest` (with and without -n 2) and `conformance run`, and the suite's "
+        "growth with cases and xdist workers (~20 minutes more)",
     )
     args = parser.parse_args(argv)
-    valid = {*PARTS, *(api for api, _ in CODEC_BENCHMARKS)}
+    valid = {*PARTS, *SLOW_PARTS, *(api for api, _ in CODEC_BENCHMARKS)}
     unknown = sorted(set(args.only or ()) - valid)
     if unknown:
         parser.error(f"--only {unknown[0]!r}: no such part (valid: {', '.join(sorted(valid))})")

@@ -92,7 +92,7 @@ PURE_SUBMODULES = {"urllib.parse"}
 
 
 def _root(module: str) -> str:
-    return module if module in PURE_SUBMODULES else module.split(".")[0]
+    return module if module in PURE_SUBMODULES else module.split(".", maxsplit=1)[0]
 
 
 def _imported_roots(path: Path) -> set[str]:

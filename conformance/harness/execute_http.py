@@ -61,6 +61,7 @@ __all__ = [
     "execute_http",
     "http_status_of",
     "loopback",
+    "serve_plan",
     "socket_json",
 ]
 
@@ -108,7 +109,7 @@ def _loopback_request(case: Case, base_url: str, read_timeout: float) -> StreamR
     )
 
 
-async def _serve(
+async def serve_plan(
     plan: Plan,
     adapter: Adapter,
     case: Case,
@@ -118,6 +119,9 @@ async def _serve(
     read_timeout: float = 10.0,
     bound: float = 5.0,
 ) -> tuple[Outcome, SocketCancel | None]:
+    """Serve ``plan`` from the process's loopback server to ``adapter`` making ``case``'s
+    request, cancelling as ``cancel`` says; the outcome and, after a cancel, what the
+    server saw (the path every loopback test takes, and the cancel benchmark too)."""
     server = loopback()
     token = server.expect(plan)
     request = _loopback_request(case, server.base_url(token), read_timeout)
@@ -189,7 +193,7 @@ async def _run(
     status = http_status_of(spec.case_id)
     if status is not None:
         api = spec.api
-        outcome, _ = await _serve(error_plan(api, status), adapter, _error_case(api), limits)
+        outcome, _ = await serve_plan(error_plan(api, status), adapter, _error_case(api), limits)
         return _judge_error(api, status, outcome), outcome, None
     assert case is not None
     if case.request.method != "POST":
@@ -204,16 +208,16 @@ async def _run(
             stall_after=fault.at if stall else None,
         )
         timeout = STALL_READ_TIMEOUT if stall else 10.0
-        outcome, _ = await _serve(plan, adapter, case, limits, read_timeout=timeout)
+        outcome, _ = await serve_plan(plan, adapter, case, limits, read_timeout=timeout)
         return (
             fault.judge(expected, outcome.events, outcome.termination, problem=outcome.problem),
             outcome,
             None,
         )
     if spec.cancel is None:
-        outcome, _ = await _serve(plan_for_case(case, chunking=CANCEL_CHUNKING), adapter, case, limits)
+        outcome, _ = await serve_plan(plan_for_case(case, chunking=CANCEL_CHUNKING), adapter, case, limits)
         return judge_case(expected, outcome, adapter.capabilities), outcome, None
-    plain, _ = await _serve(plan_for_case(case, chunking=CANCEL_CHUNKING), adapter, case, limits)
+    plain, _ = await serve_plan(plan_for_case(case, chunking=CANCEL_CHUNKING), adapter, case, limits)
     point = dataclasses.replace(spec.cancel, after=min(spec.cancel.after, len(plain.events) - 1))
     if point.after < 1:
         return (
@@ -223,7 +227,7 @@ async def _run(
         )
     slow = plan_for_case(case, chunking=FRAMES_CHUNKING, delay_ms=CANCEL_DELAY_MS)
     try:
-        outcome, measured = await _serve(slow, adapter, case, limits, cancel=point)
+        outcome, measured = await serve_plan(slow, adapter, case, limits, cancel=point)
     except UsageError as exc:  # a sync adapter cannot be cancelled as a task
         return unsupported(str(exc)), Outcome(), None
     if measured is None:
