@@ -82,8 +82,9 @@ _NOT_DECLARATIVE = re.compile(r"\bshould\b|^\s*tests?\b", re.I)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CaseSource:
-    """Where the stream comes from: ``recorded``, ``reframed``, ``synthetic`` or
-    ``imported`` (a user's vcrpy cassette: ``file``, ``interaction``, ``content_encoding``)."""
+    """Where the stream comes from: ``recorded``, ``reframed``, ``synthetic``,
+    ``imported`` (a user's vcrpy cassette: ``file``, ``interaction``, ``content_encoding``)
+    or ``live`` (``conformance record --live``: ``url``, ``recorded_at``)."""
 
     kind: str
     repo: str | None = None
@@ -98,6 +99,8 @@ class CaseSource:
     file: str | None = None
     interaction: int | None = None
     content_encoding: str | None = None
+    url: str | None = None
+    recorded_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -329,8 +332,11 @@ def _rule_problems(case: Case) -> Iterator[tuple[str, str]]:
         yield ".description", "the description states what the stream shows (no 'should', no 'test')"
     if case.stream.file != STREAM_FILES[case.framing]:
         yield ".stream.file", f"a {case.framing} stream is stored as {STREAM_FILES[case.framing]}"
-    if case.source.kind == "recorded" and case.source.sha256 != case.stream.sha256:
-        yield ".source.sha256", "a recorded stream is the upstream body: the two sha256 digests differ"
+    if case.source.kind in ("recorded", "live") and case.source.sha256 != case.stream.sha256:
+        yield (
+            ".source.sha256",
+            f"a {case.source.kind} stream is the body as recorded: the two sha256 digests differ",
+        )
     source = case.source
     if source.kind == "imported" and not source.content_encoding and source.sha256 != case.stream.sha256:
         yield ".source.sha256", "an imported body that was not decompressed is the stream: the digests differ"

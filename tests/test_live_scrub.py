@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -326,7 +327,7 @@ def test_the_draft_is_an_unreviewed_case_with_the_captures_boundaries() -> None:
         capture,
         vendor_base="https://api.openai.com",
         sent_to="http://127.0.0.1:9",
-        recorded_at="2026-11-21T03:00:00+00:00",
+        recorded_at="2026-11-21T03:00:00Z",
         recordable=True,
     )
     m = draft.manifest
@@ -337,9 +338,10 @@ def test_the_draft_is_an_unreviewed_case_with_the_captures_boundaries() -> None:
     assert m["request"]["recordable"] is True
     assert m["request"]["body"] == case.request.body
     assert m["expected"] == {"reviewed": False}
-    assert m["source"]["kind"] == "imported"
-    assert m["source"]["file"] == "cassette.yaml"
-    assert "live recording" in m["source"]["note"]
+    assert m["source"]["kind"] == "live"
+    assert m["source"]["url"] == "https://api.openai.com" + case.request.path
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", m["source"]["recorded_at"])
+    assert m["source"]["note"].startswith("conformance record --live: POST ")
     assert "127.0.0.1:9 (--base-url)" in m["source"]["note"]
     assert len(m["description"]) <= 70
     assert draft.base_url == "https://api.openai.com"

@@ -300,7 +300,7 @@ def test_a_recording_is_a_case_of_the_corpus_format_with_its_read_boundaries(
     baseline = load_case(CASSETTES_ROOT / "anthropic/messages/synthetic-text")
     recorded = load_case(out / "anthropic/messages/synthetic-text")
     assert (out / "anthropic/messages/synthetic-text/stream.sse").read_bytes() == case_body(baseline)
-    assert recorded.source.kind == "imported"
+    assert recorded.source.kind == "live"
     assert recorded.source.sha256 == baseline.stream.sha256
     assert recorded.expected.reviewed is False
     assert recorded.chunks is not None

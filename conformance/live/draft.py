@@ -89,12 +89,12 @@ def draft_recording(
     content_type = next((v for k, v in capture.response_headers if k == "content-type"), None)
     digest = hashlib.sha256(body).hexdigest()
     where = f"sent to {sent_to} (--base-url)" if sent_to.rstrip("/") != vendor_base.rstrip("/") else ""
-    note = " ".join(
+    note = "; ".join(
         part
         for part in (
-            f"live recording: conformance record --live, {capture.method} {vendor_base}{path}",
+            f"conformance record --live: {capture.method} {path}",
             where,
-            f"at {recorded_at}; {len(capture.boundaries)} reads",
+            f"{len(capture.boundaries)} reads",
         )
         if part
     )
@@ -109,9 +109,9 @@ def draft_recording(
         "quirks": [],
         "tier": case.tier,
         "source": {
-            "kind": "imported",
-            "file": "cassette.yaml",
-            "interaction": 0,
+            "kind": "live",
+            "url": vendor_base.rstrip("/") + path,
+            "recorded_at": recorded_at,
             "sha256": digest,
             "note": note,
         },

@@ -164,7 +164,7 @@ def _record(
     case: Case, out: Path, creds: Credentials, *, vendor_base: str, tagged: bool, timeout: float
 ) -> Outcome:
     request = build_request(case, creds.base_url, tag_case=tagged)
-    recorded_at = datetime.now(UTC).isoformat(timespec="seconds")
+    recorded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     sent = send(request, creds, timeout=timeout)
     scrubbed = scrub_capture(sent.capture) if sent.capture is not None else None
     capture = scrubbed.capture if scrubbed is not None else None
