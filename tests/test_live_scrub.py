@@ -3,14 +3,11 @@ the request builder, the draft manifest and -k selection."""
 
 from __future__ import annotations
 
-import ast
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-import conformance
 from conformance.capture import Capture
 from conformance.cassettes import CASSETTES_ROOT, load_case
 from conformance.errors import UsageError
@@ -378,42 +375,8 @@ def test_a_malformed_k_expression_is_a_usage_error(expression: str) -> None:
         keyword_matcher(expression)
 
 
-# -- layering ------------------------------------------------------------------------------
-
-PURE_LIVE = ["vendors", "scrub", "request", "draft", "select"]
-IO_ROOTS = {
-    "asyncio",
-    "socket",
-    "os",
-    "io",
-    "pathlib",
-    "shutil",
-    "subprocess",
-    "tempfile",
-    "time",
-    "http",
-    "httpx",
-    "requests",
-    "vcr",
-    "pytest",
-}
-
-
-@pytest.mark.parametrize("name", [*PURE_LIVE, "../server/drift"])
-def test_pure_live_modules_import_nothing_that_does_io(name: str) -> None:
-    path = (Path(conformance.__file__).parent / "live" / f"{name}.py").resolve()
-    source = path.read_text(encoding="utf-8")
-    imported = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            imported.add(node.module)
-    roots = {module.split(".")[0] for module in imported}
-    assert not roots & IO_ROOTS, f"{name} imports {sorted(roots & IO_ROOTS)}"
-    assert {m for m in imported if m.startswith("urllib")} <= {"urllib.parse"}  # parsing only
-    assert "open(" not in source
-    assert "No I/O" in (ast.get_docstring(ast.parse(source)) or "")
+# The pure live modules (vendors, scrub, request, draft, select) are in
+# tests/test_architecture.py's PURE list, which checks they import nothing that does I/O.
 
 
 def test_nothing_here_leaks_a_test_key_into_scanner_blind_spots() -> None:
