@@ -2,7 +2,7 @@
 ``conformance drift`` against the baseline, for each simulated vendor change.
 
 The expected findings follow from what each mutation does to the Anthropic streams
-(conformance/server/drift.py) and from the drift contract's kinds and severities
+(conformance/server/drift/) and from the drift contract's kinds and severities
 (docs/drift.md): e.g. renaming ``message_delta.usage.output_tokens`` removes that field
 path (critical), adds the new one (info) and changes the usage the reference decoder
 reads (canonical-changed, critical).  A finding kind outside a mutation's required and
