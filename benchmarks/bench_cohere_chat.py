@@ -5,8 +5,12 @@ repeated turns of a thinking block, a text answer with a citation, then a tool p
 two tool calls with JSON arguments -- text mixes ASCII, Latin-1, CJK and emoji -- and feeds
 it in ``chunk_size`` chunks.  Rows (median of ``repeats`` timed runs after one warm-up):
 
-* floor: the SSE split (``body.split(b"\\n\\n")``) and ``json.loads`` of every ``data:``
-  payload, the least any Cohere client must do;
+* floor: the least any decoder does, defined alike for every API: the joined body split
+  at its blank lines (``bytes.split``), every ``data:`` JSON payload decoded from UTF-8 and
+  parsed by json's C scanner (what ``json.loads`` calls; the reference decoders call it
+  directly too) -- no framing objects, no canonical events, nothing checked;
+* framing + JSON: our incremental SSE decoder over the same chunks plus the same JSON
+  parse (the floor plus a correct, chunk-proof framing);
 * ours: ``cohere/chat``'s reference decoder, wire bytes to canonical events;
 * the cohere SDK's own stream parsing is not measured: the ``cohere`` package is not
   installed here (it is heavy); its SSE layer (``core/http_sse``) does the same work as
@@ -25,10 +29,11 @@ import json
 import random
 import statistics
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchmarks._harness import MB, fixed_chunks
 from conformance.events import Event, FinishReason
+from conformance.framing.sse import SSEDecoder
 from conformance.vendors._builder import ResponseBuilder
 from conformance.vendors.cohere_chat import CODEC
 
@@ -96,18 +101,34 @@ def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
     return body, body.count(b"\n\n")
 
 
+#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
+#: whitespace regex matches), called as the reference decoders call it.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
-    body = b"".join(chunks) if len(chunks) != 1 else chunks[0]
-    loads = json.loads
+    scan = _scan
     count = 0
-    for event in body.split(b"\n\n"):
+    for event in b"".join(chunks).split(b"\n\n"):
         at = event.find(b"data: ")
         if at >= 0:
-            data = event[at + 6 :]
-            if data != b"[DONE]":
-                loads(data)
+            if event.startswith(b"{", at + 6):  # not [DONE]
+                scan(event[at + 6 :].decode(), 0)
             count += 1
     return count, 0
+
+
+def _framing(chunks: Sequence[bytes]) -> tuple[int, int]:
+    decoder = SSEDecoder()
+    scan = _scan
+    count = 0
+    for chunk in chunks:
+        for message in decoder.feed(chunk):
+            data = message.data  # type: ignore[union-attr]
+            if data[:1] == "{":
+                scan(data, 0)
+            count += 1
+    return count + len(decoder.close()), 0
 
 
 def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:
@@ -153,7 +174,8 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
     body, messages = build_body(size_mb)
     chunks = fixed_chunks(body, chunk_size)
     runners: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]]]] = [
-        ("floor: split + json.loads", _floor),
+        ("floor: split + json's C scanner", _floor),
+        ("framing + JSON: our SSEDecoder + json's C scanner", _framing),
         ("ours: cohere/chat decoder", _ours),
     ]
     rows = [_measure(f"{name} [{chunk_size} B chunks]", r, chunks, repeats, messages) for name, r in runners]

@@ -5,7 +5,12 @@ knobs): repeated turns of thinking fragments, answer text and two complete tool 
 text mixes ASCII, Latin-1, CJK and emoji -- and feeds it in ``chunk_size`` chunks.  Rows
 (median of ``repeats`` timed runs after one warm-up):
 
-* floor: the NDJSON split (``body.split(b"\\n")``) and ``json.loads`` of every line;
+* floor: the least any decoder does, defined alike for every API: the joined body split
+  at its line ends (``bytes.split``), every line decoded from UTF-8 and parsed by json's
+  C scanner (what ``json.loads`` calls; the reference decoders call it directly too) --
+  no line objects, no canonical events, nothing checked;
+* framing + JSON: our incremental NDJSON decoder over the same chunks plus the same JSON
+  parse (the floor plus a correct, chunk-proof framing);
 * ours: ``ollama/chat``'s reference decoder, wire bytes to canonical events;
 * ollama SDK (when the ``ollama`` package is installed): ``Client.chat(stream=True)``
   over an ``httpx.MockTransport`` that streams the same chunks, i.e. the SDK's own
@@ -24,10 +29,11 @@ import json
 import random
 import statistics
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from benchmarks._harness import MB, fixed_chunks
 from conformance.events import Event, FinishReason
+from conformance.framing.ndjson import NDJSONDecoder
 from conformance.vendors._builder import ResponseBuilder
 from conformance.vendors.ollama_chat import CODEC
 
@@ -85,14 +91,32 @@ def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
     return body, body.count(b"\n")
 
 
+#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
+#: whitespace regex matches), called as the reference decoders call it.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
-    body = b"".join(chunks) if len(chunks) != 1 else chunks[0]
-    loads = json.loads
+    scan = _scan
     count = 0
-    for line in body.split(b"\n"):
+    for line in b"".join(chunks).split(b"\n"):
         if line:
-            loads(line)
+            scan(line.decode(), 0)
             count += 1
+    return count, 0
+
+
+def _framing(chunks: Sequence[bytes]) -> tuple[int, int]:
+    decoder = NDJSONDecoder()
+    scan = _scan
+    count = 0
+    for chunk in chunks:
+        for line in decoder.feed(chunk):
+            scan(line.text, 0)
+            count += 1
+    for line in decoder.close():
+        scan(line.text, 0)
+        count += 1
     return count, 0
 
 
@@ -163,7 +187,8 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
     body, messages = build_body(size_mb)
     chunks = fixed_chunks(body, chunk_size)
     runners: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]] | None]] = [
-        ("floor: split + json.loads", _floor),
+        ("floor: split + json's C scanner", _floor),
+        ("framing + JSON: our NDJSONDecoder + json's C scanner", _framing),
         ("ours: ollama/chat decoder", _ours),
         ("ollama SDK: Client.chat(stream=True)", _sdk_runner()),
     ]

@@ -9,8 +9,13 @@ all on the same bytes:
 
 * ``ours: openai/responses decoder`` - bytes -> canonical events (SSE framing,
   payload parsing, item tracking, ResponseBuilder: the full reference decoder);
-* ``floor: our SSEDecoder + json.loads`` - framing split and a JSON parse of every
-  payload, nothing else;
+* ``floor: split + json's C scanner`` - the least any decoder does, defined alike for
+  every API: the joined body split at its blank lines (``bytes.split``), every ``data:``
+  payload decoded from UTF-8 and parsed by json's C scanner (what ``json.loads`` calls;
+  the reference decoders call it directly too) -- no framing objects, no canonical
+  events, nothing checked;
+* ``framing + JSON: our SSEDecoder + json's C scanner`` - our incremental SSE decoder
+  over the same chunks plus the same JSON parse (the floor plus a correct framing);
 * ``openai SDK: SSEDecoder.iter_bytes + json + construct_type(ResponseStreamEvent)`` -
   what ``client.responses.create(stream=True)`` does per event in ``Stream.__stream__``:
   the SDK's SSE decoder, ``sse.json()``, then ``_process_response_data`` building the
@@ -95,13 +100,29 @@ def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:
     return events + len(decoder.close()), 0
 
 
+#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
+#: whitespace regex matches), called as the reference decoders call it.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
+    scan = _scan
+    messages = 0
+    for event in b"".join(chunks).split(b"\n\n"):
+        at = event.find(b"data: ")
+        if at >= 0:
+            scan(event[at + 6 :].decode(), 0)
+            messages += 1
+    return 0, messages
+
+
+def _framing(chunks: Sequence[bytes]) -> tuple[int, int]:
     decoder = SSEDecoder()
-    loads = json.loads
+    scan = _scan
     messages = 0
     for chunk in chunks:
         for message in decoder.feed(chunk):
-            loads(message.data)  # type: ignore[union-attr]
+            scan(message.data, 0)  # type: ignore[union-attr]
             messages += 1
     return 0, messages
 
@@ -171,7 +192,8 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
     chunks = fixed_chunks(body, chunk_size)
     contenders: list[tuple[str, Callable[[Sequence[bytes]], tuple[int, int]] | None]] = [
         ("ours: openai/responses decoder (bytes -> canonical events)", _ours),
-        ("floor: our SSEDecoder + json.loads", _floor),
+        ("floor: split + json's C scanner", _floor),
+        ("framing + JSON: our SSEDecoder + json's C scanner", _framing),
         ("openai SDK: SSEDecoder.iter_bytes + json + construct_type(ResponseStreamEvent)", _openai_runner()),
     ]
     rows = []

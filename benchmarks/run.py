@@ -85,10 +85,40 @@ CODEC_BENCHMARKS = [
     ("ollama/chat", bench_ollama_chat),
 ]
 
+#: Where a decoder goal is missed, what limits it: profiled on 2026-11-21 (cProfile, and
+#: callgrind instruction counts, which a busy machine does not move).  A "stand-in" is a
+#: decoder that only frames, parses and emits one block.delta per payload, with no checks
+#: and no state: what any decoder built as framing + a vendor layer costs at least.
+LIMITS = {
+    "anthropic/messages": "per event the floor costs 1.66 µs, our SSE framing + JSON 1.94 µs and the whole "
+    "decoder 4.59 µs: the vendor layer's 2.65 µs are payload checks (0.17), index, type and open-block "
+    "checks, dispatch, and the builder's delta (0.26, of which 0.19 builds the frozen BlockDelta). The "
+    "stand-in alone reaches only 0.49x the floor, so 0.5x also needs cheaper framing (each SSEEvent costs "
+    "0.33 µs to build): the next step is SSE decoders that do not build SSEEvent objects.",
+    "bedrock/converse-stream": "per frame the floor costs 1.44 µs; our framing + JSON 2.12 µs (both CRC32s, "
+    "the header block, 0.24 µs to build the frame object) and the whole decoder 3.96 µs, a vendor layer of "
+    "1.84 µs against a budget of 0.76 µs. The stand-in reaches 0.45x.",
+    "cohere/chat": "events are small (~120 bytes), so fixed per-event costs dominate: floor 1.68 µs, "
+    "framing + JSON 2.14 µs, the whole decoder 3.78 µs; the stand-in reaches 0.55x.",
+    "cohere/chat-v1": "lines are ~70 bytes: the floor is 0.88 µs a line, framing + JSON 1.34 µs, the decoder "
+    "3.15 µs. The stand-in reaches only 0.46x: any per-line Python layer costs more than the floor's whole "
+    "budget. Out of reach for a decoder in Python.",
+    "ollama/chat": "the SDK (httpx line reading, json.loads, a pydantic model per line) takes 4.73 µs a "
+    "line, so 3x the SDK needs 1.58 µs, within 24% of the floor (1.27 µs); our framing + JSON alone "
+    "takes 1.83 µs, so 3x is out of reach for any decoder built as framing + a vendor layer. Against "
+    "the floor: a vendor layer of 1.40 µs a line; the stand-in reaches 0.57x.",
+    "gemini/generate-content": "chunks are ~300 bytes: floor 2.8-3.1 µs, framing + JSON 3.6 µs (CRLF line "
+    "ends), the whole decoder ~6.3 µs; every chunk walks candidates, content and parts and compares the "
+    "repeated usageMetadata with the last report. On the line: 0.43-0.49x between runs.",
+    "openai/chat-completions": "on the line (0.50-0.52x between runs): the floor moves ~10% between runs.",
+    "openai/responses": "on the line (0.50x): the floor moves ~10% between runs.",
+}
+
 GOALS = {
     "sse": "SSE decoder >= 150 MB/s on 64 KiB chunks, and faster than httpx-sse's full pipeline",
     "eventstream": "eventstream decoder >= 2x botocore's EventStreamBuffer, and linear on one-chunk input",
-    "codec": "reference decoder >= 3x the official SDK's own stream parsing of the same bytes",
+    "codec": "reference decoder >= 3x the official SDK's own stream parsing of the same bytes, and >= 50% of "
+    "the floor",
     "harness": HARNESS_GOAL,
     "cancel": CANCEL_GOAL,
     "memory": MEMORY_GOAL,
@@ -217,20 +247,27 @@ def _codec_section(api: str, rows: list[dict[str, Any]], size_mb: float) -> list
         for r in rows
         if r.get("sdk", _is_sdk(str(r["name"]))) and isinstance(r.get("mb_per_s"), int | float)
     ]
+    floor = next((r for r in rows if str(r["name"]).lower().startswith("floor")), None)
+    floor_mb = floor.get("mb_per_s") if floor else None
+    results = []
     if base and sdk:
         fastest = max(sdk, key=lambda r: r["mb_per_s"])
         ratio = base / fastest["mb_per_s"]
-        verdict = "met" if ratio >= 3 else "MISSED"
-        out += ["", f"Result: {ratio:.1f}x the SDK's own parsing ({fastest['name']}): {verdict}."]
-        floor = next((r for r in rows if str(r["name"]).lower().startswith("floor")), None)
-        if verdict == "MISSED" and floor and isinstance(floor.get("mb_per_s"), int | float):
-            headroom = floor["mb_per_s"] / fastest["mb_per_s"]
-            reach = ": 3x is out of reach with the standard json module." if headroom < 3 else "."
-            floor_text = "The floor (framing and json.loads, no canonical events)"
-            out.append(f"{floor_text} is {headroom:.1f}x that SDK row{reach}")
+        results.append(f"{ratio:.1f}x the SDK's own parsing ({fastest['name']}): {_met(ratio >= 3)}")
     elif base:
-        out += ["", "Result: no SDK row (not installed), no ratio."]
+        results.append("no SDK row (not installed), no SDK ratio")
+    if base and isinstance(floor_mb, int | float) and floor_mb:
+        share = base / floor_mb
+        results.append(f"{share:.0%} of the floor: {_met(share >= 0.5)}")
+    if results:
+        out += ["", f"Result: {'; '.join(results)}."]
+    if any("MISSED" in r for r in results) and api in LIMITS:
+        out += ["", f"What limits it: {LIMITS[api]}"]
     return out
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
 
 
 def _is_ours(name: str) -> bool:
@@ -283,8 +320,10 @@ def render(
         codecs = [
             "## Reference decoders (bytes -> canonical events, 64 KiB chunks)",
             "",
-            f"Goal: {GOALS['codec']}. The floor row is framing plus JSON decoding alone. "
-            "'ours is' = our MB/s divided by that row's.",
+            f"Goal: {GOALS['codec']}. The floor row is the same for every API: the body split at its "
+            "delimiters (blank lines, line ends, eventstream frame lengths), each payload decoded from "
+            "UTF-8 and parsed by json's C scanner, nothing checked and no event built. 'ours is' = our "
+            "MB/s divided by that row's.",
             "",
             *codecs,
         ]

@@ -15,14 +15,17 @@ length fields can express, as botocore does.  Duplicate header names are kept in
 Strategy: the decoder keeps one ``bytearray`` of not-yet-decoded bytes and how many bytes
 that buffer must hold before decoding can progress (12 for a prelude, else the pending
 frame's ``total_length``), so byte-by-byte feeding does no work until a frame can
-complete.  When it can, it walks frame offsets over a ``memoryview`` (``struct.unpack_from``
-and ``zlib.crc32`` on view slices, no copies but the payload) and compacts the buffer once
-per ``feed``, not once per frame: a whole body fed as one chunk decodes in linear time.
-A chunk arriving on an empty buffer is walked in place.  The prelude CRC is checked as
+complete.  When it can, it walks frame offsets over one ``bytes`` object (the chunk itself
+when it arrives on an empty buffer, else one copy of the buffer), with
+``struct.unpack_from`` and ``zlib.crc32`` on slices, and compacts the buffer once per
+``feed``, not once per frame: a whole body fed as one chunk decodes in linear time.
+(Slicing ``bytes`` costs less than slicing a ``memoryview`` for frames of a few hundred
+bytes, and the payload is a ``bytes`` slice in one step.)  The prelude CRC is checked as
 soon as the 12 prelude bytes are present, so garbage fails before any body is awaited.
 Header blocks repeat from frame to frame (Bedrock sends the same three headers on every
 event), so parsed header tuples are cached by their raw bytes, and so is each header, for
-blocks that differ in one header only (all values are immutable, so sharing is safe).
+blocks that differ in one header only (all values are immutable, so sharing is safe); a
+block equal to the previous frame's is recognised in place, without copying or hashing it.
 Both caches are small and bounded: they are emptied when full.
 
 Errors: frames before a malformed spot are always delivered, whatever the chunking; the
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Final
 from uuid import UUID
 from zlib import crc32
 
+from conformance._slots import NEW, slot_setters
 from conformance.errors import ChecksumError, ConformanceError, FramingError, TruncatedStream, UsageError
 from conformance.framing.messages import EventStreamHeader, EventStreamMessage, HeaderType
 
@@ -92,6 +96,32 @@ _UNPACKERS: Final = {int(t): packer for t, (packer, _lo, _hi) in _INT_TYPES.item
 _VALUE_SIZES: Final = {_TRUE: 0, _FALSE: 0, _UUID: 16} | {code: p.size for code, p in _UNPACKERS.items()}
 
 
+# Building frames.  The frozen dataclass ``__init__`` (keyword arguments,
+# ``object.__setattr__`` per field) costs as much as checking a frame's two CRCs, so the
+# slots are set through their descriptors -- only while EventStreamMessage is exactly
+# today's plain slotted class.
+_MESSAGE_SLOTS: Final = ("headers", "payload", "offset")
+_MESSAGE_SETTERS = slot_setters(EventStreamMessage, _MESSAGE_SLOTS)
+if _MESSAGE_SETTERS is not None:
+    _set_headers, _set_payload, _set_offset = _MESSAGE_SETTERS
+
+    def _make_message(
+        headers: tuple[EventStreamHeader, ...], payload: bytes, offset: int
+    ) -> EventStreamMessage:
+        message: EventStreamMessage = NEW(EventStreamMessage)
+        _set_headers(message, headers)
+        _set_payload(message, payload)
+        _set_offset(message, offset)
+        return message
+
+else:  # pragma: no cover - only if messages.EventStreamMessage changes shape
+
+    def _make_message(
+        headers: tuple[EventStreamHeader, ...], payload: bytes, offset: int
+    ) -> EventStreamMessage:
+        return EventStreamMessage(headers=headers, payload=payload, offset=offset)
+
+
 # --------------------------------------------------------------------------- decoder
 
 
@@ -143,16 +173,17 @@ class EventStreamDecoder:
             raise UsageError("feed() after close()")
         if self._error is not None:
             raise self._error
-        if isinstance(data, memoryview):
-            data = data.tobytes()
-        elif not isinstance(data, bytes | bytearray):
-            raise UsageError(f"feed() takes bytes, got {type(data).__name__}")
+        if not isinstance(data, bytes):
+            if not isinstance(data, bytearray | memoryview):
+                raise UsageError(f"feed() takes bytes, got {type(data).__name__}")
+            data = bytes(data)
         buf = self._buf
-        if buf:
+        buffered = bool(buf)
+        if buffered:
             buf += data
             if len(buf) < self._need:
                 return []
-            source: bytes | bytearray = buf
+            source = bytes(buf)
         else:
             if len(data) < self._need:
                 buf += data
@@ -160,14 +191,13 @@ class EventStreamDecoder:
             source = data
         out: list[EventStreamMessage] = []
         try:
-            with memoryview(source) as view:
-                used = self._walk(view, out)
+            used = self._walk(source, out)
         except ConformanceError as exc:
             self._error = exc
             if out:  # deliver the frames before the bad one; the next call raises
                 return out
             raise
-        if source is buf:
+        if buffered:
             del buf[:used]
         else:
             buf += memoryview(data)[used:]
@@ -191,15 +221,20 @@ class EventStreamDecoder:
             raise self._error
         return []
 
-    def _walk(self, view: memoryview, out: list[EventStreamMessage]) -> int:
+    def _walk(self, view: bytes, out: list[EventStreamMessage]) -> int:
         """Decode every complete frame at the start of ``view``; return the bytes used."""
         size = len(view)
         pos = 0
         base = self._base
         unpack_prelude = _PRELUDE.unpack_from
+        unpack_u32 = _U32.unpack_from
+        make = _make_message
         block_cache = self._block_cache
         max_headers = self._max_headers
         max_payload = self._max_payload
+        # The previous frame's header block and its headers (an empty block parses to ()).
+        last_key = b""
+        last_headers: tuple[EventStreamHeader, ...] = ()
         while size - pos >= _PRELUDE_LENGTH:
             total, headers_length, prelude_crc = unpack_prelude(view, pos)
             actual = crc32(view[pos : pos + 8])
@@ -219,8 +254,8 @@ class EventStreamDecoder:
             if end > size:
                 self._need = total
                 return pos
-            message_crc = _U32.unpack_from(view, end - 4)[0]
-            actual = crc32(view[pos : end - 4])
+            message_crc = unpack_u32(view, end - 4)[0]
+            actual = crc32(view[pos + 8 : end - 4], actual)  # continues from bytes 0..7
             if actual != message_crc:
                 raise ChecksumError(
                     f"message CRC32 mismatch: frame says 0x{message_crc:08x}, "
@@ -229,19 +264,21 @@ class EventStreamDecoder:
                 )
             start = pos + _PRELUDE_LENGTH
             stop = start + headers_length
-            if headers_length <= _CACHE_MAX_BLOCK:
-                key = bytes(view[start:stop])
-                headers = block_cache.get(key)
-                if headers is None:
-                    headers = self._parse_headers(view, start, stop, pos)
+            if headers_length == len(last_key) and view.startswith(last_key, start):
+                headers = last_headers  # the same block as the frame before (no copy, no hash)
+            elif headers_length <= _CACHE_MAX_BLOCK:
+                key = view[start:stop]
+                found = block_cache.get(key)
+                if found is None:
+                    found = self._parse_headers(view, start, stop, pos)
                     if len(block_cache) >= _CACHE_ENTRIES:
                         block_cache.clear()
-                    block_cache[key] = headers
+                    block_cache[key] = found
+                headers = last_headers = found
+                last_key = key
             else:
                 headers = self._parse_headers(view, start, stop, pos)
-            out.append(
-                EventStreamMessage(headers=headers, payload=bytes(view[stop : end - 4]), offset=base + pos)
-            )
+            out.append(make(headers, view[stop : end - 4], base + pos))
             pos = end
         self._need = _PRELUDE_LENGTH
         return pos
@@ -259,7 +296,7 @@ class EventStreamDecoder:
         return FramingError(f"bad eventstream prelude: {problem}", offset=offset)
 
     def _parse_headers(
-        self, view: memoryview, start: int, stop: int, frame_pos: int
+        self, view: bytes, start: int, stop: int, frame_pos: int
     ) -> tuple[EventStreamHeader, ...]:
         """Parse the header block ``view[start:stop]`` of the frame at ``view[frame_pos]``.
 
@@ -293,7 +330,7 @@ class EventStreamDecoder:
                 problem = f"{_TYPES[code].name} value runs past the headers area"
                 raise _header_error(_where(view, p, name_end), problem, offset)
             if end - p <= _CACHE_MAX_KEY:
-                key = bytes(view[p:end])
+                key = view[p:end]
                 header = cache.get(key)
                 if header is None:
                     header = _decode_header(view, p, name_end, code, end, at=p - frame_pos, offset=offset)
@@ -308,7 +345,7 @@ class EventStreamDecoder:
 
 
 def _decode_header(
-    view: memoryview, p: int, name_end: int, code: int, end: int, *, at: int, offset: int
+    view: bytes, p: int, name_end: int, code: int, end: int, *, at: int, offset: int
 ) -> EventStreamHeader:
     """The header at ``view[p:end]`` (frame byte ``at``); its extent and type are checked."""
     try:
@@ -327,15 +364,15 @@ def _decode_header(
             problem = f"string value is not valid UTF-8 ({exc.reason})"
             raise _header_error(f"header {name!r}", problem, offset) from None
     elif code == _BYTE_ARRAY:
-        value = bytes(view[value_start + 2 : end])
+        value = view[value_start + 2 : end]
     elif code == _UUID:
-        value = UUID(bytes=bytes(view[value_start:end]))
+        value = UUID(bytes=view[value_start:end])
     else:
         value = _UNPACKERS[code].unpack_from(view, value_start)[0]
     return EventStreamHeader(name=name, type=_TYPE_BY_CODE[code], value=value)
 
 
-def _where(view: memoryview, p: int, name_end: int) -> str:
+def _where(view: bytes, p: int, name_end: int) -> str:
     return f"header {str(view[p + 1 : name_end], 'utf-8', 'replace')!r}"
 
 

@@ -32,13 +32,19 @@ Decisions (each one is tested):
 Strategy: only the bytes of the newest chunk are searched for LF (``bytes.find``, in
 C); the unfinished line is kept in a ``bytearray`` that is only appended to, and is
 joined with the chunk's head once its LF arrives.  Every byte is therefore searched
-once and copied at most twice, whatever the chunking: the decoder is linear.
+once and copied at most twice, whatever the chunking: the decoder is linear.  The
+complete lines of a chunk go in bulk (one split, decoding and building by ``map``)
+when the chunk has no CR and no line that could be blank; otherwise, or when a line
+is not valid UTF-8, line by line.
 """
 
 from __future__ import annotations
 
+from itertools import accumulate
+from operator import add
 from typing import TYPE_CHECKING, Literal, NoReturn
 
+from conformance._slots import NEW, slot_setters
 from conformance.errors import FramingError, UsageError
 from conformance.framing.messages import NDJSONLine
 
@@ -51,6 +57,27 @@ _LF = b"\n"
 _CR = 13
 #: Bytes that make a line blank when it holds nothing else.
 _BLANK = b" \t\r"
+#: Lines ending in a chunk that holds none of these and does not start with LF are neither
+#: blank (empty, or ending in a space or tab) nor ending in CR.
+_NOT_BULK = (b"\r", b"\n\n", b" \n", b"\t\n")
+
+# Building lines.  The frozen dataclass ``__init__`` (``object.__setattr__`` per field)
+# costs as much as finding the line, so the slots are set through their descriptors --
+# only while NDJSONLine is exactly today's plain slotted class.
+_LINE_SETTERS = slot_setters(NDJSONLine, ("text", "offset"))
+if _LINE_SETTERS is not None:
+    _set_text, _set_offset = _LINE_SETTERS
+
+    def _make_line(text: str, offset: int) -> NDJSONLine:
+        line: NDJSONLine = NEW(NDJSONLine)
+        _set_text(line, text)
+        _set_offset(line, offset)
+        return line
+
+else:  # pragma: no cover - only if messages.NDJSONLine changes shape
+
+    def _make_line(text: str, offset: int) -> NDJSONLine:
+        return NDJSONLine(text=text, offset=offset)
 
 
 class NDJSONDecoder:
@@ -81,6 +108,12 @@ class NDJSONDecoder:
             self._pending += data
             self._consumed += len(data)
             return out
+        last = data.rfind(_LF)
+        if self._bulk(data, last, base, out):
+            self._pending = bytearray(data[last + 1 :])
+            self._pending_start = base + last + 1
+            self._consumed += len(data)
+            return out
         try:
             # The first line of the chunk may have started in an earlier chunk.
             self._pending += data[:end]
@@ -109,6 +142,31 @@ class NDJSONDecoder:
         except FramingError as exc:
             return self._fail(exc, out)
         return out
+
+    def _bulk(self, data: bytes, last: int, base: int, out: list[NDJSONLine]) -> bool:
+        """Append the lines that end in ``data`` (its last LF at ``last``) to ``out`` in bulk,
+        if it has no CR, no line that may be blank and no invalid UTF-8; ``False`` (and
+        ``out`` untouched) otherwise."""
+        head = data if last == len(data) - 1 else data[: last + 1]
+        # With none of _NOT_BULK in ``head`` and no LF first, no line ending here is blank
+        # or ends in CR, whatever the unfinished line in front of it holds.
+        if head[0] == 10 or any(map(head.__contains__, _NOT_BULK)):
+            return False
+        pending = self._pending
+        lines = head.split(_LF)
+        lines.pop()  # the empty piece after the last LF
+        first = len(lines[0])  # the bytes of the first line that are in this chunk
+        if pending:
+            lines[0] = bytes(pending) + lines[0]
+        try:
+            texts = list(map(bytes.decode, lines))
+        except UnicodeDecodeError:
+            return False  # line by line, to find the bad byte and deliver what precedes it
+        # Line i > 0 starts after the LFs of lines 0..i-1: base + their lengths + i.
+        offsets = accumulate(map(len, lines[1:-1]), initial=base + first + 1)
+        starts = [self._pending_start, *map(add, offsets, range(len(lines) - 1))]
+        out.extend(map(_make_line, texts, starts))
+        return True
 
     def _fail(self, exc: FramingError, out: list[NDJSONLine]) -> list[NDJSONLine]:
         """A bad spot after the lines in ``out``: deliver them and keep ``exc``, or raise it now."""

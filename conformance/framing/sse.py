@@ -38,21 +38,25 @@ a ``bytearray`` that is only appended to until a line end arrives, so the decode
 linear under any chunking; big chunks are cut after an LF into ~64 KiB windows.  In a
 window whose lines all end alike (all LF or all CRLF, say ``E``), ``split(E E "data: ")``
 comes first: if every ``E`` is used by those cuts, each piece is an event of one
-``data: `` line (the LLM common case), built without line work.  Otherwise the window
-is split into blocks on ``E E``: each block is followed by a blank line, so the state is
-clean at the start of every block but the first; one-line ``data:`` blocks and
-``event:`` + ``data:`` pairs are built directly, other blocks go line by line.  Windows
-with mixed line ends go line by line (a regex split).
+``data: `` line (the LLM common case), built without line work; ``split(E E "event: ")``
+does the same for events of one ``event:`` and one ``data:`` line (Anthropic, OpenAI
+Responses, Cohere).  The rest of an event begun in an earlier chunk goes line by line
+first, up to its blank line, so that a cut mid-event does not cost the window its bulk
+path.  Whatever the bulk cuts leave is split into blocks on ``E E``: each block is
+followed by a blank line, so the state is clean at the start of every block but the
+first; one-line ``data:`` blocks and ``event:`` + ``data:`` pairs are built directly,
+other blocks go line by line.  Windows with mixed line ends go line by line (a regex
+split).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from itertools import accumulate, repeat
 from operator import add
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from conformance._slots import NEW, slot_setters
 from conformance.errors import TruncatedStream, UsageError
 from conformance.framing.messages import SSEComment, SSEEvent, SSEStrayLine
 
@@ -73,6 +77,8 @@ _COLON = 0x3A
 _WINDOW = 1 << 16  # big chunks are processed in windows of about this size
 _EOL_SPLIT = re.compile(rb"(\r\n|\r|\n)")
 _SIMPLE = b"data: "
+_NAMED = b"event: "
+_BULK_STARTS = (_SIMPLE, _NAMED)
 _EOF_POLICIES = ("discard", "dispatch", "raise")
 _FIELDS = ("data", "event", "id", "retry")
 
@@ -80,19 +86,14 @@ _FIELDS = ("data", "event", "id", "retry")
 # costs more than parsing a typical event, so the slots are set through their descriptors
 # (2-3x faster) -- only while SSEEvent is exactly today's plain slotted class.
 _SLOTS = (*_FIELDS, "offset")
-_FAST_EVENTS = (
-    tuple(f.name for f in dataclasses.fields(SSEEvent)) == _SLOTS
-    and getattr(SSEEvent, "__slots__", None) == _SLOTS
-    and not hasattr(SSEEvent, "__post_init__")
-)
+_EVENT_SETTERS = slot_setters(SSEEvent, _SLOTS)
+_FAST_EVENTS = _EVENT_SETTERS is not None
 
-if _FAST_EVENTS:
-    _new = object.__new__
-    _slot: dict[str, Any] = dict(SSEEvent.__dict__)
-    _set_data, _set_event, _set_id, _set_retry, _set_offset = (_slot[name].__set__ for name in _SLOTS)
+if _EVENT_SETTERS is not None:
+    _set_data, _set_event, _set_id, _set_retry, _set_offset = _EVENT_SETTERS
 
     def _make_event(data: str, event: str | None, id_: str | None, retry: int | None, off: int) -> SSEEvent:
-        ev: SSEEvent = _new(SSEEvent)
+        ev: SSEEvent = NEW(SSEEvent)
         _set_data(ev, data)
         _set_event(ev, event)
         _set_id(ev, id_)
@@ -102,7 +103,7 @@ if _FAST_EVENTS:
 
     def _value_event(value: bytes, off: int, id_: str | None) -> SSEEvent:
         """The event of a block that is one ``data: `` line (the same as ``_make_event``, inlined)."""
-        ev: SSEEvent = _new(SSEEvent)
+        ev: SSEEvent = NEW(SSEEvent)
         _set_data(ev, value.decode("utf-8", "replace"))
         _set_event(ev, None)
         _set_id(ev, id_)
@@ -256,24 +257,81 @@ class SSEDecoder:
                 return
         text = data if pos == 0 and end == len(data) else data[pos:end]
         off = base + pos
-        if self._start < 0 and text.startswith(_SIMPLE):
-            # Bulk: cut at every blank line followed by ``data: ``.  If every line end
-            # outside the last value belongs to such a cut, each value but the last is
-            # one whole ``data: `` line between blank lines: an event, without line work.
-            cut = eol + eol + _SIMPLE
-            values = text.split(cut)
-            tail = values.pop()
-            n = len(values)
-            if n and text.count(eol) == 2 * n + tail.count(eol):
-                values[0] = values[0][6:]
-                # Event i starts at off + the lengths of values before it + i cuts.
-                width = len(cut)
-                offsets = map(add, accumulate(map(len, values), initial=off), range(0, width * n, width))
-                out.extend(map(_value_event, values, offsets, repeat(self._id)))
-                done = len(text) - len(tail) - 6  # up to the last value's ``data: ``
-                off += done
-                text = text[done:]
+        if self._start >= 0 or not text.startswith(_BULK_STARTS):
+            # The rest of an event begun in an earlier chunk (or a block of another shape)
+            # goes line by line, up to the first blank line; the bulk paths may take the rest.
+            first = text.find(eol + eol)
+            if first < 0:
+                self._blocks(text, off, out, eol)
+                return
+            head = first + 2 * step
+            self._blocks(text[:head], off, out, eol)
+            off += head
+            text = text[head:]
+        if text.startswith(_SIMPLE):
+            done = self._bulk_data(text, off, out, eol)
+        elif text.startswith(_NAMED):
+            done = self._bulk_named(text, off, out, eol)
+        else:
+            done = 0
+        if done:
+            off += done
+            text = text[done:]
         self._blocks(text, off, out, eol)
+
+    def _bulk_data(self, text: bytes, off: int, out: list[SSEMessage], eol: bytes) -> int:
+        """Events of one ``data: `` line each at the start of ``text`` (complete lines ending
+        with ``eol``, no event pending); returns how many bytes they took (maybe 0).
+
+        Cut at every blank line followed by ``data: ``.  If every line end outside the last
+        value belongs to such a cut, each value but the last is one whole ``data: `` line
+        between blank lines: an event, without line work.
+        """
+        cut = eol + eol + _SIMPLE
+        values = text.split(cut)
+        tail = values.pop()
+        n = len(values)
+        if not n or text.count(eol) != 2 * n + tail.count(eol):
+            return 0
+        values[0] = values[0][6:]
+        # Event i starts at off + the lengths of values before it + i cuts.
+        width = len(cut)
+        offsets = map(add, accumulate(map(len, values), initial=off), range(0, width * n, width))
+        out.extend(map(_value_event, values, offsets, repeat(self._id)))
+        return len(text) - len(tail) - 6  # up to the last value's ``data: ``
+
+    def _bulk_named(self, text: bytes, off: int, out: list[SSEMessage], eol: bytes) -> int:
+        """Events of an ``event: NAME`` line and one ``data: `` line each (Anthropic, OpenAI
+        Responses, Cohere) at the start of ``text``, as :meth:`_bulk_data` does; returns
+        how many bytes they took (maybe 0).
+
+        Cut at every blank line followed by ``event: ``; each piece but the last is then
+        ``NAME eol data: VALUE`` exactly when it holds ``eol data: `` and no other line
+        end: when the line ends outside the last piece are the cuts' and one per piece.
+        """
+        cut = eol + eol + _NAMED
+        pieces = text.split(cut)
+        tail = pieces.pop()
+        n = len(pieces)
+        if not n or text.count(eol) != 3 * n + tail.count(eol):
+            return 0
+        pieces[0] = pieces[0][7:]
+        names, seps, values = zip(*map(bytes.partition, pieces, repeat(eol + _SIMPLE)), strict=True)
+        if b"" in seps or b"" in names:  # no ``data: `` line; an empty name (None) goes line by line
+            return 0
+        width = len(cut)
+        offsets = map(add, accumulate(map(len, pieces), initial=off), range(0, width * n, width))
+        out.extend(
+            map(
+                _make_event,
+                map(bytes.decode, values, repeat("utf-8"), repeat("replace")),
+                map(bytes.decode, names, repeat("utf-8"), repeat("replace")),
+                repeat(self._id),
+                repeat(None),
+                offsets,
+            )
+        )
+        return len(text) - len(tail) - 7  # up to the last piece's ``event: ``
 
     def _blocks(self, chunk: bytes, off: int, out: list[SSEMessage], eol: bytes) -> None:
         """Process ``chunk`` (complete lines that all end with ``eol``) a block at a time."""

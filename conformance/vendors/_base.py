@@ -45,8 +45,29 @@ def _not_json(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON (RFC 8259)")
 
 
+# One decoder for every payload: ``json.loads(text, parse_constant=...)`` builds a new
+# JSONDecoder (and its C scanner) per call, which costs as much as parsing a short delta.
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+#: The decoder's C scanner: (text, index) -> (value, end); typeshed omits the attribute.
+_scan_object: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_JSON_WHITESPACE = " \t\n\r"  # what JSONDecoder.decode allows after the value
+
+
 def parse_payload(text: str, offset: int) -> JSONObject:
-    """Parse one payload as a JSON object; :class:`PayloadError` naming the offset if not."""
+    """Parse one payload as a JSON object; :class:`PayloadError` naming the offset if not.
+
+    The usual payload (``{`` first, valid, maybe trailing whitespace) goes straight to
+    json's C scanner; anything else takes :func:`json.loads` as before, so
+    every error reads as it always did.
+    """
+    if text[:1] == "{":
+        try:
+            value, end = _scan_object(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass  # json.loads below raises it again, with json's own message
+        else:
+            if end == len(text) or not text[end:].strip(_JSON_WHITESPACE):
+                return value  # type: ignore[no-any-return]  # "{" first: a JSON object
     try:
         value = json.loads(text, parse_constant=_not_json)
     except RecursionError:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from conformance._slots import NEW, slot_setters
 from conformance.events import (
     RETRYABLE_BY_CATEGORY,
     BlockDelta,
@@ -62,10 +63,31 @@ def default_retryable(category: ErrorCategory) -> bool:
     return RETRYABLE_BY_CATEGORY.get(category, _RETRYABLE_DEFAULT.get(category, False))
 
 
+# Deltas are most of the events.  The frozen dataclass ``__init__`` (keyword arguments,
+# ``object.__setattr__`` per field) costs more than the rest of a delta's handling, so a
+# delta's slots are set through their descriptors (conformance._slots) -- only while
+# BlockDelta is exactly today's plain slotted class; otherwise the constructor is used.
+_DELTA_SETTERS = slot_setters(BlockDelta, ("block", "text"))
+if _DELTA_SETTERS is not None:
+    _set_block, _set_text = _DELTA_SETTERS
+
+    def _make_delta(block: int, text: str) -> BlockDelta:
+        event: BlockDelta = NEW(BlockDelta)
+        _set_block(event, block)
+        _set_text(event, text)
+        return event
+
+else:  # pragma: no cover - only if events.BlockDelta changes shape
+
+    def _make_delta(block: int, text: str) -> BlockDelta:
+        return BlockDelta(block=block, text=text)
+
+
 @dataclass(slots=True)
 class _Open:
     number: int
     kind: str
+    tool: bool  # a tool kind: its deltas are kept to finish the arguments
     parts: list[str] = field(default_factory=list)
     signature: str | None = None  # attached before the end arrived (see ResponseBuilder.attach)
     redacted: str | None = None
@@ -139,7 +161,7 @@ class ResponseBuilder:
             raise ValueError(msg)  # a decoder bug, not bad input: decoders check is_open first
         number = self._next_block
         self._next_block += 1
-        self._open[key] = _Open(number, kind)
+        self._open[key] = _Open(number, kind, kind in TOOL_KINDS)
         self._output = True
         self._out.append(BlockStart(block=number, kind=kind, id=id, name=name, data=data))
         return number
@@ -149,9 +171,9 @@ class ResponseBuilder:
         if self._terminated or not text:
             return
         block = self._open[key]
-        if block.kind in TOOL_KINDS:
+        if block.tool:
             block.parts.append(text)
-        self._out.append(BlockDelta(block=block.number, text=text))
+        self._out.append(_make_delta(block.number, text))
 
     def attach(self, key: Hashable, *, signature: str | None = None, redacted: str | None = None) -> None:
         """Keep opaque continuation data for the open block ``key`` until it ends, so
@@ -181,7 +203,7 @@ class ResponseBuilder:
         signature = block.signature if signature is None else signature
         redacted = block.redacted if redacted is None else redacted
         raw = arguments = error = None
-        if block.kind in TOOL_KINDS:
+        if block.tool:
             raw = "".join(block.parts)
             if not incomplete:
                 raw = raw or "{}"

@@ -40,9 +40,12 @@ def _check(value: object, kind: type[T], key: str, offset: int) -> T:
 
 def need(obj: JSONObject, key: str, kind: type[T], offset: int) -> T:
     """``obj[key]``, which must be present, not null, and of ``kind``."""
-    if key not in obj or obj[key] is None:
+    value = obj.get(key)
+    if type(value) is kind:  # the usual case (json makes exact types; bool is not int)
+        return value
+    if value is None:
         raise PayloadError(f"required field {key!r} is missing", offset=offset)
-    return _check(obj[key], kind, key, offset)
+    return _check(value, kind, key, offset)
 
 
 @overload
@@ -52,6 +55,8 @@ def may(obj: JSONObject, key: str, kind: type[T], offset: int, default: T) -> T:
 def may(obj: JSONObject, key: str, kind: type[T], offset: int, default: T | None = None) -> T | None:
     """``obj[key]`` if present and not null (then it must be of ``kind``), else ``default``."""
     value = obj.get(key)
+    if type(value) is kind:  # the usual case (json makes exact types; bool is not int)
+        return value
     if value is None:
         return default
     return _check(value, kind, key, offset)

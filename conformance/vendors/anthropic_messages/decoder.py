@@ -120,31 +120,29 @@ class AnthropicMessagesDecoder(VendorDecoder):
         data = message.data
         if not data or data.isspace():
             return  # an empty keep-alive: the SDK skips events without data
+        offset = message.offset
         try:
-            self._payload(data, message.event, message.offset)
+            payload = parse_payload(data, offset)
+            etype = payload.get("type")
+            if type(etype) is not str:
+                if message.event is None:
+                    raise PayloadError("payload has no string 'type' and its event no name", offset=offset)
+                etype = message.event
+            if etype == "ping":
+                return
+            if self.out.terminated:
+                self.out.unknown(etype, payload)  # after message_stop or an error: visible, inert
+                return
+            handler = self._HANDLERS.get(etype)
+            if handler is None:
+                self.out.unknown(etype, payload)  # anthropic.unknown_event_types
+                return
+            handler(self, payload, offset)
+            self._began = True
         except PayloadError:
             if not self.out.terminated:
                 self._end_open()  # keep signatures on what the decode error cuts off
             raise
-
-    def _payload(self, data: str, event: str | None, offset: int) -> None:
-        payload = parse_payload(data, offset)
-        etype = payload.get("type")
-        if not isinstance(etype, str):
-            if event is None:
-                raise PayloadError("payload has no string 'type' and its event no name", offset=offset)
-            etype = event
-        if etype == "ping":
-            return
-        if self.out.terminated:
-            self.out.unknown(etype, payload)  # after message_stop or an error: visible, inert
-            return
-        handler = self._HANDLERS.get(etype)
-        if handler is None:
-            self.out.unknown(etype, payload)  # anthropic.unknown_event_types
-            return
-        handler(self, payload, offset)
-        self._began = True
 
     def on_end(self) -> None:
         if not self.out.terminated:

@@ -143,7 +143,11 @@ class BedrockConverseDecoder(VendorDecoder):
         if not isinstance(message, EventStreamMessage):
             raise PayloadError(f"expected an eventstream frame, got {type(message).__name__}", offset=-1)
         offset = message.offset
-        kind, event_type = self._routing(message)
+        cached = self._route_cache.get(id(message.headers))
+        if cached is not None and cached[0] is message.headers:
+            kind, event_type = cached[1]
+        else:
+            kind, event_type = self._routing(message)
         if kind == "event":
             if event_type is None:
                 raise PayloadError("event frame without an :event-type header", offset=offset)
@@ -164,11 +168,9 @@ class BedrockConverseDecoder(VendorDecoder):
 
     def _routing(self, message: EventStreamMessage) -> tuple[str | None, str | None]:
         """``(:message-type, :event-type)``, cached per header tuple: the framing shares
-        one tuple between frames with identical header blocks, and Bedrock repeats them."""
+        one tuple between frames with identical header blocks, and Bedrock repeats them.
+        (:meth:`on_message` looks in the cache first.)"""
         headers = message.headers
-        cached = self._route_cache.get(id(headers))
-        if cached is not None and cached[0] is headers:
-            return cached[1]
         route = (_header(message, ":message-type"), _header(message, ":event-type"))
         if len(self._route_cache) >= 64:
             self._route_cache.clear()
@@ -225,18 +227,25 @@ class BedrockConverseDecoder(VendorDecoder):
             self.out.open(index, IMAGE_KIND, data=body)
 
     def _block_delta(self, payload: JSONObject, offset: int) -> None:
-        index = _index(payload, offset)
-        delta = need(payload, "delta", dict, offset)
-        if len(delta) == 1 and isinstance(text := delta.get("text"), str):  # the common case, fast
+        # The hot path: plain type checks first, _index()/need() only to word an error.
+        index, delta = payload.get("contentBlockIndex"), payload.get("delta")
+        if type(index) is not int or index < 0 or type(delta) is not dict:
+            index, delta = _index(payload, offset), need(payload, "delta", dict, offset)
+        if len(delta) == 1 and type(text := delta.get("text")) is str:  # the common case, fast
             if text:  # an empty text delta opens no block (quirk 61)
-                self._open_as(index, "text", offset)
+                if self.out.kind_of(index) != "text":
+                    self._open_as(index, "text", offset)
                 self.out.delta(index, text)
             return
-        present = [k for k, v in delta.items() if v is not None]
-        if not any(m in _DELTA_MEMBERS for m in present):
-            self.out.unknown("contentBlockDelta", _without_padding(payload))
-            return
-        if len(present) > 1:
+        if len(delta) == 1:  # the usual shape: one member
+            [(member, value)] = delta.items()
+            present = [] if value is None else [member]
+        else:
+            present = [k for k, v in delta.items() if v is not None]
+        if len(present) != 1 or present[0] not in _DELTA_MEMBERS:
+            if not any(m in _DELTA_MEMBERS for m in present):
+                self.out.unknown("contentBlockDelta", _without_padding(payload))
+                return
             raise PayloadError(f"contentBlockDelta.delta has {len(present)} members, not one", offset=offset)
         member = present[0]
         if member == "text":

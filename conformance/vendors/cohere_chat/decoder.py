@@ -168,7 +168,9 @@ class CohereChatDecoder(VendorDecoder):
         if self.out.terminated and not self._ended:
             return  # the stream already failed: nothing after that is trusted
         payload = parse_payload(data, offset)
-        type_ = need(payload, "type", str, offset)
+        type_ = payload.get("type")
+        if type(type_) is not str:
+            type_ = need(payload, "type", str, offset)
         if self._ended:
             self.out.unknown(type_, payload)  # after message-end; cohere-py stops reading there
             return
@@ -215,10 +217,16 @@ class CohereChatDecoder(VendorDecoder):
         self.out.delta(key, initial)
 
     def _content_delta(self, payload: JSONObject, offset: int) -> None:
-        fast: Hashable = ("content", payload.get("index"))
-        field = self._fields.get(fast) if type(payload.get("index")) is int else None
-        if field is not None:  # fast path for the commonest event; the checked path names the defect
-            text = _dig(payload, "delta", "message", "content", field)
+        # Fast path for the commonest event (plain type checks, _dig inlined); the checked
+        # path below names the defect.
+        index = payload.get("index")
+        fast: Hashable = ("content", index)
+        field = self._fields.get(fast) if type(index) is int else None
+        if field is not None:
+            delta = payload.get("delta")
+            message = delta.get("message") if type(delta) is dict else None
+            content = message.get("content") if type(message) is dict else None
+            text = content.get(field) if type(content) is dict else None
             if type(text) is str:
                 self.out.delta(fast, text)
                 return

@@ -191,11 +191,14 @@ class GeminiDecoder(VendorDecoder):
             block = may(feedback, "blockReason", str, off)
             if block is not None and self._finish is None:
                 self._finish = (block, True)
-        if "usageMetadata" in payload and (usage := may(payload, "usageMetadata", dict, off)) is not None:
-            self._on_usage(usage, off)
+        if (usage := payload.get("usageMetadata")) is not None:
+            self._on_usage(usage if type(usage) is dict else need(payload, "usageMetadata", dict, off), off)
 
     def _on_candidate(self, candidate: JSONObject, off: int) -> None:
-        if "content" in candidate and (content := may(candidate, "content", dict, off)) is not None:
+        content = candidate.get("content")
+        if content is not None and type(content) is not dict:
+            content = may(candidate, "content", dict, off)
+        if content is not None:
             parts = content.get("parts")
             if type(parts) is not list:
                 parts = may(content, "parts", list, off, [])
@@ -221,7 +224,9 @@ class GeminiDecoder(VendorDecoder):
             text = part.get("text")
             if type(text) is not str:
                 text = may(part, "text", str, off, "")
-            thought = may(part, "thought", bool, off, False) if "thought" in part else False
+            thought = part.get("thought", False)
+            if type(thought) is not bool:
+                thought = may(part, "thought", bool, off, False)
             self._on_text(text, "reasoning" if thought else "text", signature)
         elif "functionCall" in part:
             self._end_text()
@@ -258,7 +263,8 @@ class GeminiDecoder(VendorDecoder):
     def _on_text(self, text: str, kind: str, signature: str | None) -> None:
         if not text and signature is None:
             return  # an empty part carries nothing (quirk 73)
-        self._end_call()
+        if self._call is not None:
+            self._end_call()
         block = self._text
         if block is None or block.kind != kind or (signature is not None and block.signature is not None):
             self._end_text()

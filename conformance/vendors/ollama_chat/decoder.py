@@ -92,9 +92,8 @@ class OllamaDecoder(VendorDecoder):
 
     def __init__(self, framing: str, flavour: str) -> None:
         super().__init__(new_framing_decoder(framing), flavour=flavour)
-        self._text_field, self._thinking_field = (
-            ("response", "thinking") if flavour == "generate" else ("content", "thinking")
-        )
+        self._generate = flavour == "generate"
+        self._text_field = "response" if self._generate else "content"
         self._open: Hashable | None = None  # the text/reasoning block being streamed
         self._open_kind = ""
         self._blocks = 0
@@ -137,17 +136,22 @@ class OllamaDecoder(VendorDecoder):
         done = payload.get("done")
         if type(done) is not bool:
             done = may(payload, "done", bool, offset, False)  # absent is false; another type raises
-        source = payload if self.flavour == "generate" else payload.get("message")
+        source = payload if self._generate else payload.get("message")
         if type(source) is not dict:
             source = may(payload, "message", dict, offset, {})
-        # Read present fields only: most objects carry one fragment and nothing else.
-        for kind, field in (("reasoning", self._thinking_field), ("text", self._text_field)):
-            text = source.get(field)
-            if type(text) is not str:
-                text = may(source, field, str, offset, "")  # absent or null is nothing; another type raises
-            if text:
-                self._fragment(kind, text)
-        if self.flavour == "chat" and "tool_calls" in source:
+        # Most objects carry one fragment and nothing else; absent or null is nothing,
+        # another type than a string raises (may() words it).
+        thinking = source.get("thinking")
+        if type(thinking) is not str:
+            thinking = may(source, "thinking", str, offset, "")
+        if thinking:
+            self._fragment("reasoning", thinking)
+        text = source.get(self._text_field)
+        if type(text) is not str:
+            text = may(source, self._text_field, str, offset, "")
+        if text:
+            self._fragment("text", text)
+        if not self._generate and "tool_calls" in source:
             for call in may(source, "tool_calls", list, offset, []):
                 self._hold(call, offset)
         counted = "prompt_eval_count" in payload or "eval_count" in payload

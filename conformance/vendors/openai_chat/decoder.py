@@ -49,7 +49,7 @@ from conformance.errors import PayloadError
 from conformance.events import ErrorCategory
 from conformance.framing.messages import SSEEvent
 from conformance.vendors._base import VendorDecoder, parse_payload, sse_decoder
-from conformance.vendors._payload import may
+from conformance.vendors._payload import may, need
 from conformance.vendors.openai_chat.mapping import (
     CUT_OFF,
     DONE_WITHOUT_FINISH,
@@ -76,16 +76,14 @@ _FUNCTION_CALL = "function_call"
 
 @dataclass(slots=True)
 class _Text:
-    """The current text-like block (text, reasoning or refusal)."""
+    """The current text-like block (text, reasoning or refusal); ``sealed`` once it has a
+    signature or redacted data (more reasoning then opens a new block)."""
 
     key: int
     kind: str
     signature: str | None = None
     redacted: str | None = None
-
-    @property
-    def sealed(self) -> bool:
-        return self.signature is not None or self.redacted is not None
+    sealed: bool = False
 
 
 @dataclass(slots=True)
@@ -113,6 +111,7 @@ class OpenAIChatDecoder(VendorDecoder):
         self._by_index: dict[Hashable, _Call] = {}
         self._by_id: dict[str, _Call] = {}
         self._finish_raw: str | None = None
+        self._start_sent = False  # out.start() was called: later calls would do nothing
 
     # -- messages ------------------------------------------------------------------
 
@@ -151,27 +150,37 @@ class OpenAIChatDecoder(VendorDecoder):
     # -- chunks --------------------------------------------------------------------
 
     def _chunk(self, payload: JSONObject, off: int) -> None:
-        response_id = may(payload, "id", str, off)
-        model = may(payload, "model", str, off)
-        if response_id or model:  # Azure's prompt-filter chunk has id "" and model ""
+        # The hot path: every chunk passes here, so fields are read with plain type checks
+        # first, and may() (which words the error) only when the type is not the usual one.
+        response_id, model = payload.get("id"), payload.get("model")
+        if type(response_id) is not str:
+            response_id = may(payload, "id", str, off)
+        if type(model) is not str:
+            model = may(payload, "model", str, off)
+        if not self._start_sent and (response_id or model):  # Azure's prompt-filter chunk has "" and ""
+            self._start_sent = True
             self.out.start(response_id=response_id or None, model=model or None)
-        for choice in may(payload, "choices", list, off, []):
-            if not isinstance(choice, dict):
+        choices = payload.get("choices")
+        for choice in choices if type(choices) is list else may(payload, "choices", list, off, []):
+            if type(choice) is not dict:
                 raise PayloadError("a choice should be an object", offset=off)
-            index = may(choice, "index", int, off, 0)
+            index = choice.get("index")
+            if type(index) is not int:
+                index = may(choice, "index", int, off, 0)
             if index == 0:
                 self._choice(choice, off)
             else:
                 self.out.unknown(f"choices[{index}]", choice)
-        if (usage := may(payload, "usage", dict, off)) is not None:
-            self._usage(usage, off)
+        if (usage := payload.get("usage")) is not None:
+            self._usage(usage if type(usage) is dict else need(payload, "usage", dict, off), off)
         if "x_groq" in payload:
             x_groq = may(payload, "x_groq", dict, off) or {}
             if (groq_usage := may(x_groq, "usage", dict, off)) is not None:
                 self._usage(groq_usage, off)
-        for name in ("prompt_filter_results", "moderation"):
-            if name in payload and payload[name] is not None:
-                self.out.unknown(name, payload[name])
+        if payload.get("prompt_filter_results") is not None:
+            self.out.unknown("prompt_filter_results", payload["prompt_filter_results"])
+        if payload.get("moderation") is not None:
+            self.out.unknown("moderation", payload["moderation"])
 
     def _usage(self, usage: JSONObject, off: int) -> None:
         input_tokens, output_tokens, cache_read, cache_write, reasoning = usage_fields(usage, off)
@@ -184,12 +193,14 @@ class OpenAIChatDecoder(VendorDecoder):
         )
 
     def _choice(self, choice: JSONObject, off: int) -> None:
-        delta = may(choice, "delta", dict, off, {})
+        delta = choice.get("delta")
+        if type(delta) is not dict:
+            delta = may(choice, "delta", dict, off, {})
         # Absent fields are the rule: test for them before the typed reads.
         if "reasoning_content" in delta or "reasoning" in delta or "reasoning_details" in delta:
             self._reasoning(delta, off)
         content = delta.get("content")
-        if isinstance(content, str):
+        if type(content) is str:
             self._add("text", content)
         elif isinstance(content, list):
             self._content_parts(content, off)
@@ -216,7 +227,9 @@ class OpenAIChatDecoder(VendorDecoder):
                 )
         if "function_call" in delta and (function_call := may(delta, "function_call", dict, off)) is not None:
             self._tool_fragment(_FUNCTION_CALL, None, function_call, off)
-        finish = may(choice, "finish_reason", str, off)
+        finish = choice.get("finish_reason")
+        if finish is not None and type(finish) is not str:
+            finish = may(choice, "finish_reason", str, off)
         if finish and self._finish_raw is None:
             self._finish_raw = finish
 
@@ -224,6 +237,8 @@ class OpenAIChatDecoder(VendorDecoder):
         content = may(delta, "reasoning_content", str, off)
         plain = may(delta, "reasoning", str, off)
         self._add("reasoning", content or plain or "")
+        if "reasoning_details" not in delta:
+            return
         for detail in may(delta, "reasoning_details", list, off, []):
             if not isinstance(detail, dict):
                 raise PayloadError("a reasoning detail should be an object", offset=off)
@@ -285,6 +300,7 @@ class OpenAIChatDecoder(VendorDecoder):
         if current is None or current.kind != "reasoning" or current.sealed:
             current = self._open_text("reasoning")
         current.signature, current.redacted = signature, redacted
+        current.sealed = signature is not None or redacted is not None
         self._seals[current.key] = (signature, redacted)
 
     def _close_text(self) -> None:
