@@ -5,6 +5,7 @@ body, and not one of them on disk; skipped cases; refused recordings; atomic wri
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import string
@@ -475,6 +476,40 @@ def test_a_failure_half_way_leaves_the_older_recording_and_no_debris(
         "stream.sse",
     ]
     assert sorted(p.name for p in out.iterdir()) == ["anthropic"]
+
+
+def test_a_failing_final_move_puts_the_older_recording_back(
+    tmp_path: Path, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    old = out / "anthropic/messages/synthetic-text"
+    old.mkdir(parents=True)
+    (old / "marker").write_text("an older recording")
+    env.setenv("ANTHROPIC_API_KEY", KEYS["ANTHROPIC_API_KEY"])
+    real_replace = os.replace
+    moves: list[tuple[str, str]] = []
+
+    def replace(src: Any, dst: Any) -> None:
+        moves.append((Path(src).name, Path(dst).name))
+        if Path(dst) == old and Path(src).name != "replaced":  # the new recording's move fails
+            raise OSError(18, "Invalid cross-device link")
+        real_replace(src, dst)
+
+    env.setattr(os, "replace", replace)
+    with LoopbackServer() as server:
+        status = _record(
+            "--out", str(out), "-k", "anthropic/messages/synthetic-text", "--base-url", server.url
+        )
+    assert status == 1
+    # write_case's own file moves come first; then the older folder aside, the failed move, and back
+    assert moves[-3:] == [
+        ("synthetic-text", "replaced"),
+        ("synthetic-text", "synthetic-text"),
+        ("replaced", "synthetic-text"),
+    ]
+    assert sorted(p.name for p in old.iterdir()) == ["marker"]
+    assert sorted(p.name for p in out.iterdir()) == ["anthropic"]  # no staging folder left
+    assert "Invalid cross-device link" in capsys.readouterr().out
 
 
 # -- usage errors --------------------------------------------------------------------------

@@ -82,9 +82,15 @@ def write_recording(out: Path, draft: Draft, secrets: Sequence[str]) -> Path:
             raise CaseError(f"refused, nothing written: {problems[0]}", path=str(out / case_id))
         target = out / case_id
         target.parent.mkdir(parents=True, exist_ok=True)
+        aside = staging / "replaced"
         if target.exists():
-            os.replace(target, staging / "replaced")
-        os.replace(folder, target)
+            os.replace(target, aside)
+        try:
+            os.replace(folder, target)
+        except OSError:
+            if aside.exists():  # put the older recording back: a failure leaves things as they were
+                os.replace(aside, target)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
