@@ -16,7 +16,9 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["NEW", "slot_setters"]
+from conformance.events import BlockDelta
+
+__all__ = ["NEW", "new_delta", "slot_setters"]
 
 #: ``object.__new__``, bound once.
 NEW = object.__new__
@@ -33,3 +35,23 @@ def slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any]
     ):
         return None
     return tuple(vars(cls)[name].__set__ for name in names)
+
+
+# Deltas are most of the events, made by every decoder (conformance.vendors._builder) and
+# by the harness from an adapter's JSON objects (conformance.harness.contract).
+_DELTA_SETTERS = slot_setters(BlockDelta, ("block", "text"))
+if _DELTA_SETTERS is not None:
+    _set_block, _set_text = _DELTA_SETTERS
+
+    def new_delta(block: int, text: str) -> BlockDelta:
+        """``BlockDelta(block=block, text=text)``, built fast."""
+        event: BlockDelta = NEW(BlockDelta)
+        _set_block(event, block)
+        _set_text(event, text)
+        return event
+
+else:  # pragma: no cover - only if events.BlockDelta changes shape
+
+    def new_delta(block: int, text: str) -> BlockDelta:
+        """``BlockDelta(block=block, text=text)``."""
+        return BlockDelta(block=block, text=text)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from conformance._slots import new_delta
 from conformance.errors import EventError, UsageError
 from conformance.events import EVENT_TYPES, BlockDelta, BlockStart, Event, from_json
 from conformance.harness.fastcheck import certainly_valid
@@ -211,7 +212,7 @@ def _delta(obj: dict[str, Any]) -> BlockDelta | None:
     if len(obj) == 3 and obj.get("type") == "block.delta":
         block, text = obj.get("block"), obj.get("text")
         if type(block) is int and block >= 0 and type(text) is str:
-            return BlockDelta(block=block, text=text)
+            return new_delta(block, text)
     return None
 
 

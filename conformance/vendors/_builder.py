@@ -23,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from conformance._slots import NEW, slot_setters
+from conformance._slots import new_delta
 from conformance.events import (
     RETRYABLE_BY_CATEGORY,
-    BlockDelta,
     BlockEnd,
     BlockStart,
     Error,
@@ -61,26 +60,6 @@ _RETRYABLE_DEFAULT = {ErrorCategory.PROTOCOL: True, ErrorCategory.DECODE: False,
 def default_retryable(category: ErrorCategory) -> bool:
     """Whether a retry makes sense for an error of ``category`` when the vendor does not say."""
     return RETRYABLE_BY_CATEGORY.get(category, _RETRYABLE_DEFAULT.get(category, False))
-
-
-# Deltas are most of the events.  The frozen dataclass ``__init__`` (keyword arguments,
-# ``object.__setattr__`` per field) costs more than the rest of a delta's handling, so a
-# delta's slots are set through their descriptors (conformance._slots) -- only while
-# BlockDelta is exactly today's plain slotted class; otherwise the constructor is used.
-_DELTA_SETTERS = slot_setters(BlockDelta, ("block", "text"))
-if _DELTA_SETTERS is not None:
-    _set_block, _set_text = _DELTA_SETTERS
-
-    def _make_delta(block: int, text: str) -> BlockDelta:
-        event: BlockDelta = NEW(BlockDelta)
-        _set_block(event, block)
-        _set_text(event, text)
-        return event
-
-else:  # pragma: no cover - only if events.BlockDelta changes shape
-
-    def _make_delta(block: int, text: str) -> BlockDelta:
-        return BlockDelta(block=block, text=text)
 
 
 @dataclass(slots=True)
@@ -173,7 +152,7 @@ class ResponseBuilder:
         block = self._open[key]
         if block.tool:
             block.parts.append(text)
-        self._out.append(_make_delta(block.number, text))
+        self._out.append(new_delta(block.number, text))
 
     def attach(self, key: Hashable, *, signature: str | None = None, redacted: str | None = None) -> None:
         """Keep opaque continuation data for the open block ``key`` until it ends, so
