@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchmarks._harness import MB, fixed_chunks
+from benchmarks._harness import MB, SCAN, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.sse import SSEDecoder
 from conformance.vendors._builder import ResponseBuilder
@@ -110,13 +110,8 @@ def _sample_unit(seed: int) -> list[Any]:
     return b.take()
 
 
-#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
-#: whitespace regex matches), called as the reference decoders call it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _floor(body: bytes, chunks: list[bytes]) -> int:
-    scan = _scan
+    scan = SCAN
     n = 0
     for event in b"".join(chunks).split(b"\n\n"):
         at = event.find(b"data: ")
@@ -129,7 +124,7 @@ def _floor(body: bytes, chunks: list[bytes]) -> int:
 def _framing(body: bytes, chunks: list[bytes]) -> int:
     decoder = SSEDecoder(eof="dispatch")
     n = 0
-    scan = _scan
+    scan = SCAN
     for chunk in chunks:
         for message in decoder.feed(chunk):
             scan(message.data, 0)  # type: ignore[union-attr]

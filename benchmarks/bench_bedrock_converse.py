@@ -34,9 +34,9 @@ import random
 import statistics
 import struct
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from benchmarks._harness import MB, fixed_chunks
+from benchmarks._harness import MB, SCAN, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.eventstream import EventStreamDecoder
 from conformance.vendors._builder import ResponseBuilder
@@ -107,15 +107,12 @@ def _ours(chunks: Sequence[bytes]) -> int:
     return count + len(decoder.close())
 
 
-#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
-#: whitespace regex matches), called as the reference decoders call it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _LENGTHS = struct.Struct(">II")  # a frame's total_length and headers_length
 
 
 def _floor(chunks: Sequence[bytes]) -> int:
     body = b"".join(chunks)
-    scan = _scan
+    scan = SCAN
     lengths = _LENGTHS.unpack_from
     size = len(body)
     pos = count = 0
@@ -130,7 +127,7 @@ def _floor(chunks: Sequence[bytes]) -> int:
 def _framing(chunks: Sequence[bytes]) -> int:
     decoder = EventStreamDecoder()
     count = 0
-    scan = _scan
+    scan = SCAN
     for chunk in chunks:
         for message in decoder.feed(chunk):
             scan(message.payload.decode(), 0)

@@ -29,9 +29,9 @@ import json
 import random
 import statistics
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from benchmarks._harness import MB, fixed_chunks
+from benchmarks._harness import MB, SCAN, fixed_chunks
 from conformance.events import Event, FinishReason
 from conformance.framing.sse import SSEDecoder
 from conformance.vendors._builder import ResponseBuilder
@@ -101,13 +101,8 @@ def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
     return body, body.count(b"\n\n")
 
 
-#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
-#: whitespace regex matches), called as the reference decoders call it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
-    scan = _scan
+    scan = SCAN
     count = 0
     for event in b"".join(chunks).split(b"\n\n"):
         at = event.find(b"data: ")
@@ -120,7 +115,7 @@ def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
 
 def _framing(chunks: Sequence[bytes]) -> tuple[int, int]:
     decoder = SSEDecoder()
-    scan = _scan
+    scan = SCAN
     count = 0
     for chunk in chunks:
         for message in decoder.feed(chunk):

@@ -30,11 +30,10 @@ import json
 import random
 import statistics
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from benchmarks._harness import MB, fixed_chunks
+from benchmarks._harness import MB, fixed_chunks, ndjson_floor, ndjson_framing
 from conformance.events import Event, FinishReason
-from conformance.framing.ndjson import NDJSONDecoder
 from conformance.vendors._builder import ResponseBuilder
 from conformance.vendors.cohere_chat_v1 import CODEC
 
@@ -100,33 +99,7 @@ def build_body(size_mb: float, *, seed: int = 0) -> tuple[bytes, int]:
     return body, body.count(b"\n")
 
 
-#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
-#: whitespace regex matches), called as the reference decoders call it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
-    scan = _scan
-    count = 0
-    for line in b"".join(chunks).split(b"\n"):
-        if line:
-            scan(line.decode(), 0)
-            count += 1
-    return count, 0
-
-
-def _framing(chunks: Sequence[bytes]) -> tuple[int, int]:
-    decoder = NDJSONDecoder()
-    scan = _scan
-    count = 0
-    for chunk in chunks:
-        for line in decoder.feed(chunk):
-            scan(line.text, 0)
-            count += 1
-    for line in decoder.close():
-        scan(line.text, 0)
-        count += 1
-    return count, 0
+_floor, _framing = ndjson_floor, ndjson_framing
 
 
 def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:

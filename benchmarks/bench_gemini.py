@@ -33,7 +33,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from benchmarks._harness import MB, fixed_chunks
+from benchmarks._harness import MB, SCAN, fixed_chunks
 from conformance.events import (
     BlockDelta,
     BlockEnd,
@@ -104,13 +104,8 @@ def _ours(framing: str) -> Callable[[Sequence[bytes]], int]:
     return run
 
 
-#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
-#: whitespace regex matches), called as the reference decoders call it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _floor(chunks: Sequence[bytes]) -> int:
-    scan = _scan
+    scan = SCAN
     count = 0
     for event in b"".join(chunks).split(b"\r\n\r\n"):
         at = event.find(b"data: ")
@@ -123,7 +118,7 @@ def _floor(chunks: Sequence[bytes]) -> int:
 def _framing(chunks: Sequence[bytes]) -> int:
     decoder = SSEDecoder()
     count = 0
-    scan = _scan
+    scan = SCAN
     for chunk in chunks:
         for message in decoder.feed(chunk):
             scan(message.data, 0)  # type: ignore[union-attr]

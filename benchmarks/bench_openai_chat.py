@@ -38,7 +38,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from benchmarks._harness import MB, fixed_chunks
+from benchmarks._harness import MB, SCAN, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.messages import SSEEvent
 from conformance.framing.sse import SSEDecoder
@@ -109,13 +109,8 @@ def build_bodies(size_mb: float) -> list[bytes]:
 Streams = list[list[bytes]]  # each response body, cut into chunks
 
 
-#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
-#: whitespace regex matches), called as the reference decoders call it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _floor(streams: Streams) -> int:
-    scan = _scan
+    scan = SCAN
     count = 0
     for chunks in streams:
         for event in b"".join(chunks).split(b"\n\n"):
@@ -127,7 +122,7 @@ def _floor(streams: Streams) -> int:
 
 
 def _framing(streams: Streams) -> int:
-    scan = _scan
+    scan = SCAN
     count = 0
     for chunks in streams:
         decoder = SSEDecoder()

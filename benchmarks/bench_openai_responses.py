@@ -36,7 +36,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from benchmarks._harness import MB, fixed_chunks
+from benchmarks._harness import MB, SCAN, fixed_chunks
 from conformance.events import FinishReason
 from conformance.framing.sse import SSEDecoder
 from conformance.vendors._builder import ResponseBuilder
@@ -100,13 +100,8 @@ def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:
     return events + len(decoder.close()), 0
 
 
-#: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
-#: whitespace regex matches), called as the reference decoders call it.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
-    scan = _scan
+    scan = SCAN
     messages = 0
     for event in b"".join(chunks).split(b"\n\n"):
         at = event.find(b"data: ")
@@ -118,7 +113,7 @@ def _floor(chunks: Sequence[bytes]) -> tuple[int, int]:
 
 def _framing(chunks: Sequence[bytes]) -> tuple[int, int]:
     decoder = SSEDecoder()
-    scan = _scan
+    scan = SCAN
     messages = 0
     for chunk in chunks:
         for message in decoder.feed(chunk):
