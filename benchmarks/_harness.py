@@ -1,7 +1,9 @@
-"""Small helpers every benchmark shares.  No I/O (``timed`` reads the clock)."""
+"""Small helpers every benchmark shares.  No I/O but the clock (``timed``, ``measure_row``)
+and ``print_rows``, a benchmark module's command line."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
@@ -10,7 +12,16 @@ from typing import Any, TypeVar
 
 from conformance.framing.ndjson import NDJSONDecoder
 
-__all__ = ["MB", "SCAN", "fixed_chunks", "ndjson_floor", "ndjson_framing", "timed"]
+__all__ = [
+    "MB",
+    "SCAN",
+    "fixed_chunks",
+    "measure_row",
+    "ndjson_floor",
+    "ndjson_framing",
+    "print_rows",
+    "timed",
+]
 
 #: json's C scanner: ``json.loads`` without its Python wrapper (type checks, two
 #: whitespace regex matches), called as the reference decoders call it.  The floor of
@@ -65,3 +76,51 @@ def ndjson_framing(chunks: Sequence[bytes]) -> tuple[int, int]:
         scan(line.text, 0)
         count += 1
     return count, 0
+
+
+def measure_row(
+    name: str,
+    runner: Callable[[Sequence[bytes]], tuple[int, int]],
+    chunks: Sequence[bytes],
+    repeats: int,
+    messages: int,
+) -> dict[str, object]:
+    """One table row: ``runner`` (returning (messages counted or -1, canonical events)) timed
+    over ``chunks``, median of ``repeats`` runs after a warm-up; every run must agree."""
+    size = sum(map(len, chunks))
+    first = runner(chunks)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        got = runner(chunks)
+        times.append(time.perf_counter() - start)
+        assert got == first, f"{name}: {got}, then {first}"
+    counted, events = first
+    assert counted in (-1, messages), f"{name} counted {counted} messages, not {messages}"
+    median = statistics.median(times)
+    row: dict[str, object] = {
+        "name": name,
+        "mb_per_s": round(size / MB / median, 1),
+        "messages_per_s": round(messages / median),
+        "messages": messages,
+    }
+    if events:
+        row["events_per_s"] = round(events / median)
+        row["events"] = events
+    return row
+
+
+def print_rows(run: Callable[[float, int, int], list[dict[str, object]]], doc: str | None) -> None:
+    """A benchmark module's command line: ``--size-mb``, ``--repeats``, ``--chunk-size``; prints
+    ``run``'s rows as a table."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--size-mb", type=float, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--chunk-size", type=int, default=65536)
+    args = parser.parse_args()
+    rows = run(args.size_mb, args.repeats, args.chunk_size)
+    width = max(len(str(r["name"])) for r in rows)
+    print(f"{'decoder':<{width}}  {'MB/s':>8}  {'messages/s':>11}  {'events/s':>10}")
+    for r in rows:
+        line = f"{r['name']!s:<{width}}  {r['mb_per_s']!s:>8}  {r['messages_per_s']!s:>11}"
+        print(f"{line}  {r.get('events_per_s', '')!s:>10}")

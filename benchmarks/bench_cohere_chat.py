@@ -24,14 +24,11 @@ Run: ``python benchmarks/bench_cohere_chat.py [--size-mb 50] [--repeats 5] [--ch
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import statistics
-import time
 from typing import TYPE_CHECKING
 
-from benchmarks._harness import MB, SCAN, fixed_chunks
+from benchmarks._harness import MB, SCAN, fixed_chunks, measure_row, print_rows
 from conformance.events import Event, FinishReason
 from conformance.framing.sse import SSEDecoder
 from conformance.vendors._builder import ResponseBuilder
@@ -134,36 +131,6 @@ def _ours(chunks: Sequence[bytes]) -> tuple[int, int]:
     return -1, events + len(decoder.close())
 
 
-def _measure(
-    name: str,
-    runner: Callable[[Sequence[bytes]], tuple[int, int]],
-    chunks: Sequence[bytes],
-    repeats: int,
-    messages: int,
-) -> dict[str, object]:
-    size = sum(map(len, chunks))
-    first = runner(chunks)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        got = runner(chunks)
-        times.append(time.perf_counter() - start)
-        assert got == first, f"{name}: {got}, then {first}"
-    counted, events = first
-    assert counted in (-1, messages), f"{name} counted {counted} messages, not {messages}"
-    median = statistics.median(times)
-    row: dict[str, object] = {
-        "name": name,
-        "mb_per_s": round(size / MB / median, 1),
-        "messages_per_s": round(messages / median),
-        "messages": messages,
-    }
-    if events:
-        row["events_per_s"] = round(events / median)
-        row["events"] = events
-    return row
-
-
 def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
     """Time the floor and our decoder on the synthetic body; one dict per table row."""
     body, messages = build_body(size_mb)
@@ -173,7 +140,9 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
         ("framing + JSON: our SSEDecoder + json's C scanner", _framing),
         ("ours: cohere/chat decoder", _ours),
     ]
-    rows = [_measure(f"{name} [{chunk_size} B chunks]", r, chunks, repeats, messages) for name, r in runners]
+    rows = [
+        measure_row(f"{name} [{chunk_size} B chunks]", r, chunks, repeats, messages) for name, r in runners
+    ]
     rows.append(
         {"name": "cohere SDK: not installed (heavy); not measured", "mb_per_s": None, "messages_per_s": None}
     )
@@ -181,17 +150,7 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--size-mb", type=float, default=50)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--chunk-size", type=int, default=65536)
-    args = parser.parse_args()
-    rows = run(args.size_mb, args.repeats, args.chunk_size)
-    width = max(len(str(r["name"])) for r in rows)
-    print(f"{'decoder':<{width}}  {'MB/s':>8}  {'messages/s':>11}  {'events/s':>10}")
-    for r in rows:
-        line = f"{r['name']!s:<{width}}  {r['mb_per_s']!s:>8}  {r['messages_per_s']!s:>11}"
-        print(f"{line}  {r.get('events_per_s', '')!s:>10}")
+    print_rows(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,11 @@ Run: ``python benchmarks/bench_ollama_chat.py [--size-mb 50] [--repeats 5] [--ch
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import statistics
-import time
 from typing import TYPE_CHECKING
 
-from benchmarks._harness import MB, fixed_chunks, ndjson_floor, ndjson_framing
+from benchmarks._harness import MB, fixed_chunks, measure_row, ndjson_floor, ndjson_framing, print_rows
 from conformance.events import Event, FinishReason
 from conformance.vendors._builder import ResponseBuilder
 from conformance.vendors.ollama_chat import CODEC
@@ -125,36 +122,6 @@ def _sdk_runner() -> Callable[[Sequence[bytes]], tuple[int, int]] | None:
     return run
 
 
-def _measure(
-    name: str,
-    runner: Callable[[Sequence[bytes]], tuple[int, int]],
-    chunks: Sequence[bytes],
-    repeats: int,
-    messages: int,
-) -> dict[str, object]:
-    size = sum(map(len, chunks))
-    first = runner(chunks)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        got = runner(chunks)
-        times.append(time.perf_counter() - start)
-        assert got == first, f"{name}: {got}, then {first}"
-    counted, events = first
-    assert counted in (-1, messages), f"{name} counted {counted} messages, not {messages}"
-    median = statistics.median(times)
-    row: dict[str, object] = {
-        "name": name,
-        "mb_per_s": round(size / MB / median, 1),
-        "messages_per_s": round(messages / median),
-        "messages": messages,
-    }
-    if events:
-        row["events_per_s"] = round(events / median)
-        row["events"] = events
-    return row
-
-
 def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[dict[str, object]]:
     """Time the floor, our decoder and (if installed) the ollama SDK; one dict per table row."""
     body, messages = build_body(size_mb)
@@ -166,7 +133,7 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
         ("ollama SDK: Client.chat(stream=True)", _sdk_runner()),
     ]
     rows = [
-        _measure(f"{name} [{chunk_size} B chunks]", runner, chunks, repeats, messages)
+        measure_row(f"{name} [{chunk_size} B chunks]", runner, chunks, repeats, messages)
         for name, runner in runners
         if runner is not None
     ]
@@ -178,17 +145,7 @@ def run(size_mb: float = 50, repeats: int = 5, chunk_size: int = 65536) -> list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--size-mb", type=float, default=50)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--chunk-size", type=int, default=65536)
-    args = parser.parse_args()
-    rows = run(args.size_mb, args.repeats, args.chunk_size)
-    width = max(len(str(r["name"])) for r in rows)
-    print(f"{'decoder':<{width}}  {'MB/s':>8}  {'messages/s':>11}  {'events/s':>10}")
-    for r in rows:
-        line = f"{r['name']!s:<{width}}  {r['mb_per_s']!s:>8}  {r['messages_per_s']!s:>11}"
-        print(f"{line}  {r.get('events_per_s', '')!s:>10}")
+    print_rows(run, __doc__)
 
 
 if __name__ == "__main__":
