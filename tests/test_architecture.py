@@ -43,6 +43,7 @@ PURE = [
     "conformance.server.plan",
     "conformance.server.records",
     "conformance.harness.spend",
+    "conformance._slots",
     "conformance.drift.model",
     "conformance.drift.payloads",
     "conformance.drift.shape",
